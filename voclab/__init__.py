@@ -1,0 +1,31 @@
+"""voclab: a notebook course on neural vocoders, and the package that goes with it.
+
+Each module mirrors a notebook of the course:
+
+=====================  ==========================================================
+module                 notebook
+=====================  ==========================================================
+``voclab.audio``       01 - loading and saving audio, clear errors
+``voclab.spectral``    01 - STFT/iSTFT, the typed ``MelConfig``, mel spectrograms
+``voclab.phase``       01 - the phase problem: Griffin-Lim (with momentum)
+``voclab.metrics``     01 - spectral convergence, log-spectral and mel distances
+``voclab.display``     all - plots and the listening grid
+``voclab.data``        all - shipped clips, mini-NSynth, test signals
+``voclab.checks``      all - ``voclab.check``: the exercise checks
+=====================  ==========================================================
+"""
+
+from . import errors
+from .errors import VoclabError
+from .tiers import by_tier, current_tier
+
+__version__ = "0.1.0"
+
+__all__ = ["VoclabError", "errors", "by_tier", "current_tier", "check", "__version__"]
+
+
+def check(name, function):
+    """Check a learner's exercise function against voclab's reference (see :mod:`voclab.checks`)."""
+    from .checks import check as _check
+
+    return _check(name, function)
