@@ -1,0 +1,197 @@
+"""The phase problem: recovering a waveform from an STFT magnitude alone.
+
+A spectrogram keeps ``|S|`` and drops the phase. Not every complex array is the STFT
+of some signal: neighbouring frames overlap, so their phases must agree. Griffin-Lim
+(Griffin & Lim 1984) alternates two projections — impose the known magnitude, then
+make the array *consistent* (the STFT of a real signal, by iSTFT then STFT) — and
+each step cannot increase the distance to the set of consistent spectrograms with the
+right magnitude. Perraudin, Balazs & Søndergaard (2013) add a momentum term ("fast
+Griffin-Lim") that converges much faster; ``momentum=0.99`` is librosa's default.
+
+Notebook: 01_phase_and_griffin_lim.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from .errors import ConfigError, ShapeError
+from .spectral import as_input_kind, as_tensor, istft, stft
+
+__all__ = ["griffin_lim", "initial_phase"]
+
+
+def initial_phase(shape, *, init="random", seed: int = 0, dtype=torch.float32, device="cpu"):
+    """Starting phase for Griffin-Lim, in radians.
+
+    Parameters
+    ----------
+    shape : tuple [shape=(..., freq, frames)]
+        Shape of the magnitude.
+    init : {"random", "zeros"} or array
+        Uniform random phase in [0, 2π) drawn from a generator seeded with ``seed``
+        (the same on CPU and GPU), all zeros, or an explicit phase array.
+    seed : int
+        Seed for ``init="random"``.
+
+    Returns
+    -------
+    phase : torch.Tensor [shape=shape]
+    """
+    if isinstance(init, str):
+        if init == "zeros":
+            return torch.zeros(shape, dtype=dtype, device=device)
+        if init == "random":
+            generator = torch.Generator().manual_seed(int(seed))
+            phase = torch.rand(shape, generator=generator, dtype=dtype) * (2 * np.pi)
+            return phase.to(device)
+        raise ConfigError(f"init={init!r}: use 'random', 'zeros' or an array of phases.")
+    phase, _ = as_tensor(init)
+    if phase.is_complex():
+        raise ConfigError("init must be a phase in radians (real), not a complex array.")
+    try:
+        return phase.to(device=device, dtype=dtype).expand(shape)
+    except RuntimeError:
+        raise ShapeError(
+            f"init phase has shape {tuple(phase.shape)}, the magnitude {tuple(shape)}."
+        ) from None
+
+
+def griffin_lim(
+    magnitude,
+    *,
+    n_fft: int | None = None,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    n_iter: int = 32,
+    momentum: float = 0.99,
+    init="random",
+    seed: int = 0,
+    length: int | None = None,
+    center: bool = True,
+    return_convergence: bool = False,
+):
+    """Waveform(s) whose STFT magnitude approximates ``magnitude`` (fast Griffin-Lim).
+
+    Starting from a phase ``φ₀``, each iteration does::
+
+        x      = istft(|S| · e^{iφ})            # impose the magnitude, back to a signal
+        C      = stft(x)                         # the nearest consistent spectrogram
+        T      = C − momentum / (1 + momentum) · C_previous
+        e^{iφ} = T / |T|                         # keep only its phase
+
+    With ``momentum=0`` this is the original algorithm of Griffin & Lim (1984); with
+    ``momentum=0.99`` it is the fast Griffin-Lim of Perraudin et al. (2013), the same
+    update as ``librosa.griffinlim``. The STFT uses a periodic Hann window and
+    ``center=True`` as :func:`voclab.spectral.stft`.
+
+    Notebook: 01_phase_and_griffin_lim (exercises ``griffin_lim`` and ``fast_griffin_lim``).
+
+    Parameters
+    ----------
+    magnitude : np.ndarray or torch.Tensor [shape=(..., 1 + n_fft // 2, frames)]
+        Non-negative STFT magnitude(s); leading axes are a batch. A CUDA tensor is
+        processed on its GPU.
+    n_fft : int, optional
+        Default ``2 * (freq - 1)``.
+    hop_length : int, optional
+        Default ``win_length // 4``.
+    win_length : int, optional
+        Default ``n_fft``.
+    n_iter : int
+        Number of iterations (0 returns the signal made with the initial phase).
+    momentum : float
+        ≥ 0. Values above 1 are allowed but can diverge (a warning says so).
+    init : {"random", "zeros"} or array [shape=(..., freq, frames)]
+        Initial phase; see :func:`initial_phase`.
+    seed : int
+        Seed of the random initial phase: the same seed gives the same result.
+    length : int, optional
+        Number of output samples.
+    center : bool
+        Frame convention of the STFT that made ``magnitude``.
+    return_convergence : bool
+        Also return the spectral convergence ``‖|S| − |STFT(x_i)|‖ / ‖|S|‖`` of the
+        estimate after each iteration ``i = 0 … n_iter``.
+
+    Returns
+    -------
+    y : np.ndarray or torch.Tensor [shape=(..., samples)]
+        Same kind (numpy or torch) as ``magnitude``.
+    convergence : np.ndarray [shape=(n_iter + 1, ...)], only with ``return_convergence``
+
+    Examples
+    --------
+    >>> from voclab.spectral import stft
+    >>> y = np.sin(2 * np.pi * 220 * np.arange(16000) / 16000).astype(np.float32)
+    >>> mag = np.abs(stft(y, n_fft=512, hop_length=128))
+    >>> y_hat = griffin_lim(mag, n_fft=512, hop_length=128, n_iter=32, length=len(y))
+    >>> y_hat.shape
+    (16000,)
+    """
+    S, to_numpy = as_tensor(magnitude)
+    if S.is_complex():
+        raise ShapeError(
+            "griffin_lim() takes a magnitude (real, non-negative); you passed a complex "
+            "STFT. Use np.abs(S) first."
+        )
+    if S.ndim < 2:
+        raise ShapeError(f"magnitude must have shape (..., freq, frames), got {tuple(S.shape)}.")
+    if S.dtype not in (torch.float32, torch.float64):
+        S = S.float()
+    if torch.any(S < 0):
+        raise ShapeError("magnitude has negative values; pass |S| (np.abs of an STFT).")
+    if not bool(torch.isfinite(S).all()):
+        raise ShapeError("magnitude has NaN or infinite values; clean it first.")
+    if n_iter < 0:
+        raise ConfigError(f"n_iter must be >= 0, got {n_iter}.")
+    if momentum < 0:
+        raise ConfigError(f"momentum must be >= 0, got {momentum}.")
+    if momentum > 1:
+        warnings.warn(f"momentum={momentum} > 1 can make Griffin-Lim diverge.", stacklevel=2)
+
+    n_fft = n_fft or 2 * (S.shape[-2] - 1)
+    if S.shape[-2] != n_fft // 2 + 1:
+        raise ShapeError(
+            f"n_fft={n_fft} gives {n_fft // 2 + 1} frequency bins but the magnitude has "
+            f"{S.shape[-2]} (shape {tuple(S.shape)}). Is it transposed (frames, freq)?"
+        )
+    settings = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, center=center)
+    phase = initial_phase(tuple(S.shape), init=init, seed=seed, dtype=S.dtype, device=S.device)
+    norm = torch.linalg.vector_norm(S, dim=(-2, -1)).clamp(min=1e-12)
+    history = []
+    eps = torch.finfo(S.dtype).tiny ** 0.5  # keeps |T| from being 0 where T is 0
+
+    with torch.inference_mode():
+        angles = torch.polar(torch.ones_like(S), phase)  # e^{iφ}
+        rebuilt = torch.zeros_like(angles)
+        keep = momentum / (1 + momentum)
+        for _ in range(n_iter):
+            previous = rebuilt
+            rebuilt = stft(istft(S * angles, **settings), **settings)
+            if rebuilt.shape[-1] != S.shape[-1]:
+                raise ShapeError(
+                    f"the magnitude has {S.shape[-1]} frames but the STFT of its inverse has "
+                    f"{rebuilt.shape[-1]}: are hop_length and center the ones that made it?"
+                )
+            if return_convergence:
+                history.append(_convergence(S, rebuilt, norm))
+            angles = rebuilt - keep * previous if momentum else rebuilt
+            angles = angles / (angles.abs() + eps)
+        y = istft(S * angles, length=length, **settings)
+        if return_convergence:
+            # measured on the untrimmed estimate, so every entry sees the same frames
+            final = y if length is None else istft(S * angles, **settings)
+            history.append(_convergence(S, stft(final, **settings), norm))
+    y = as_input_kind(y, to_numpy)
+    if return_convergence:
+        return y, np.stack(history)
+    return y
+
+
+def _convergence(S: torch.Tensor, rebuilt: torch.Tensor, norm: torch.Tensor) -> np.ndarray:
+    error = torch.linalg.vector_norm(S - rebuilt.abs(), dim=(-2, -1))
+    return (error / norm).cpu().numpy()
