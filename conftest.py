@@ -31,3 +31,4 @@ def pytest_terminal_summary(terminalreporter):
             flag = "" if seconds <= 120 else "   <-- over the 2-minute quick-tier budget"
             write(f"{path:<55} {seconds:7.1f} s{flag}")
     write(f"whole test run: {total:.1f} s")
+collect_ignore_glob = ["tests/fixtures/*"]

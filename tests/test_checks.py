@@ -1,0 +1,413 @@
+"""Tests of the exercise check engine (voclab.check / voclab.checks).
+
+The exercises here are toys registered by the tests themselves, so these tests do not
+depend on the notebook spec modules (voclab/checks/nbNN.py).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import voclab
+from voclab import checks
+from voclab.checks import Case, Compare, Exercise, ReferenceFunction, check, check_exercise, diagnose
+from voclab.errors import ConfigError
+
+# --------------------------------------------------------------------------------------
+# toy references (module level, so the stand-in they produce can be pickled)
+# --------------------------------------------------------------------------------------
+
+
+def normalise(x):
+    """Scale ``x`` so that its largest absolute value is 1."""
+    return x / np.abs(x).max()
+
+
+def dft(x):
+    """The DFT divided by the length (a normalised spectrum)."""
+    return np.fft.fft(x) / len(x)
+
+
+def spectrum(x):
+    """The one-sided complex spectrum."""
+    return np.fft.rfft(x)
+
+
+def split(x):
+    """Return (magnitude, phase) of a complex array."""
+    return np.abs(x), np.angle(x)
+
+
+def codes(x):
+    """Quantise [-1, 1] to 8 integer levels."""
+    return np.clip(np.round((x + 1) / 2 * 7), 0, 7).astype(np.int64)
+
+
+def noisy(x):
+    """Add seeded noise (checks that random generators are seeded alike)."""
+    return x + 0.1 * np.random.randn(*x.shape)
+
+
+def torch_square(x):
+    return x * x
+
+
+def _normalise_cases():
+    rng = np.random.default_rng(0)
+    return [
+        Case("16 random values", (rng.standard_normal(16),)),
+        Case("a (4, 8) array", (rng.standard_normal((4, 8)),)),
+        Case("the largest value is negative", (np.array([0.5, -4.0, 1.0, 2.0, 0.25, 3.0]),)),
+    ]
+
+
+@pytest.fixture
+def toys():
+    names = []
+
+    def add(**spec):
+        spec.setdefault("notebook", "00_toys")
+        spec.setdefault("hint", "Divide by the largest absolute value.")
+        exercise = checks.register(Exercise(**spec))
+        names.append(exercise.name)
+        return exercise
+
+    add(
+        name="toy_normalise",
+        reference=normalise,
+        cases=_normalise_cases,
+        reference_name="tests.test_checks.normalise",
+        mistakes=[(lambda x: x / x.max(), "you divided by max(x), not by max(|x|): negative peaks count too")],
+    )
+    add(
+        name="toy_dft",
+        reference=dft,
+        cases=lambda: [Case("64 random values", (np.random.default_rng(1).standard_normal(64),))],
+        reference_name="tests.test_checks.dft",
+    )
+    add(
+        name="toy_spectrum",
+        reference=spectrum,
+        cases=lambda: [Case("32 random values", (np.random.default_rng(2).standard_normal(32),))],
+        reference_name="tests.test_checks.spectrum",
+    )
+    add(
+        name="toy_split",
+        reference=split,
+        cases=lambda: [Case("a complex vector", (np.exp(1j * np.arange(8.0)) * np.arange(1, 9),))],
+        reference_name="tests.test_checks.split",
+    )
+    add(
+        name="toy_codes",
+        reference=codes,
+        cases=lambda: [Case("a ramp", (np.linspace(-1, 1, 20),))],
+        reference_name="tests.test_checks.codes",
+    )
+    add(
+        name="toy_noisy",
+        reference=noisy,
+        cases=lambda: [Case("zeros", (np.zeros(10),)), Case("a ramp", (np.arange(5.0),))],
+        reference_name="tests.test_checks.noisy",
+    )
+    add(
+        name="toy_torch_square",
+        reference=torch_square,
+        cases=lambda: [Case("a tensor", (torch.arange(6.0).reshape(2, 3),))],
+        reference_name="tests.test_checks.torch_square",
+    )
+    yield add
+    for name in names:
+        checks.EXERCISES.pop(name, None)
+
+
+# --------------------------------------------------------------------------------------
+# verdicts
+# --------------------------------------------------------------------------------------
+
+
+def test_correct_function_passes_and_is_returned(toys, capsys):
+    def mine(x):
+        return x / np.max(np.abs(x))
+
+    result = check_exercise("toy_normalise", mine)
+    assert result.status == "passed"
+    assert result.use is mine
+    assert result.message == "✅ toy_normalise: public checks passed (3 inputs)."
+    assert voclab.check("toy_normalise", mine) is mine
+    assert capsys.readouterr().out.strip() == result.message
+
+
+def test_not_done_returns_the_reference(toys, capsys):
+    def mine(x):
+        raise NotImplementedError("Exercise mine: replace this line with your code")
+
+    result = check_exercise("toy_normalise", mine)
+    assert result.status == "not done"
+    assert result.message == (
+        "⏳ toy_normalise is not done yet — the cells below use voclab's reference "
+        "(tests.test_checks.normalise) so you can go on."
+    )
+    use = check("toy_normalise", mine)
+    assert "not done yet" in capsys.readouterr().out
+    assert isinstance(use, ReferenceFunction)
+    assert "reference" in use.__name__ and "voclab" in use.__doc__
+    assert "Scale ``x``" in use.__doc__  # the reference's own doc follows
+    x = np.array([1.0, -2.0])
+    np.testing.assert_allclose(use(x), normalise(x))
+    assert pickle.loads(pickle.dumps(use))(x).tolist() == normalise(x).tolist()
+
+
+def test_rechecking_the_reference_says_not_done(toys):
+    def mine(x):
+        raise NotImplementedError
+
+    use = check_exercise("toy_normalise", mine).use
+    again = check_exercise("toy_normalise", use)
+    assert again.status == "not done" and "still voclab's reference" in again.message
+
+
+def _failed(name, fn):
+    result = check_exercise(name, fn)
+    assert result.status == "failed", result.message
+    assert isinstance(result.use, ReferenceFunction)
+    assert result.message.startswith(f"❌ {name}: ")
+    assert "Hint:" in result.message and "voclab's reference" in result.message
+    return result
+
+
+def test_off_by_one_shape(toys):
+    result = _failed("toy_normalise", lambda x: normalise(x)[..., :-1])
+    assert "shape (15,) instead of (16,)" in result.message
+    assert "off by one" in result.diagnosis and "one too few" in result.diagnosis
+    assert "on input 1 (16 random values)" in result.message
+
+
+def test_other_shape_problems(toys):
+    assert "transposed" in _failed("toy_normalise", lambda x: normalise(x).T if x.ndim == 2 else normalise(x)).diagnosis
+    assert "extra axis of size 1" in _failed("toy_normalise", lambda x: normalise(x)[None]).diagnosis
+    assert "shape" in _failed("toy_normalise", lambda x: normalise(x)[:3]).diagnosis
+
+
+def test_sign_flip(toys):
+    result = _failed("toy_normalise", lambda x: -normalise(x))
+    assert "sign flipped" in result.diagnosis
+
+
+def test_scale_factor_is_reported(toys):
+    assert "wrong scale" in (d := _failed("toy_normalise", lambda x: 2.5 * normalise(x)).diagnosis)
+    assert "2.5" in d and "normalisation" not in d
+
+
+def test_missing_normalisation_names_the_size(toys):
+    d = _failed("toy_dft", lambda x: np.fft.fft(x)).diagnosis
+    assert "wrong scale" in d and "64" in d and "missing normalisation" in d
+    d = _failed("toy_dft", lambda x: np.fft.fft(x) / len(x) ** 2).diagnosis
+    assert "extra normalisation" in d
+    d = _failed("toy_dft", lambda x: np.fft.fft(x, norm="ortho")).diagnosis
+    assert "√64" in d
+
+
+def test_shift_by_one_sample(toys):
+    d = _failed("toy_normalise", lambda x: np.roll(normalise(x), 1, axis=-1)).diagnosis
+    assert "shifted by one sample" in d and "late" in d
+    d = _failed("toy_normalise", lambda x: np.roll(normalise(x), -1, axis=-1)).diagnosis
+    assert "shifted by one sample" in d and "early" in d
+
+
+def test_real_instead_of_complex(toys):
+    d = _failed("toy_spectrum", lambda x: np.abs(np.fft.rfft(x))).diagnosis
+    assert "complex" in d and "magnitude" in d
+    d = _failed("toy_normalise", lambda x: normalise(x).astype(complex)).diagnosis
+    assert "complex dtype" in d and "real" in d
+
+
+def test_conjugate(toys):
+    assert "conjugate" in _failed("toy_spectrum", lambda x: np.conj(np.fft.rfft(x))).diagnosis
+
+
+def test_integer_vs_float(toys):
+    d = _failed("toy_codes", lambda x: codes(x).astype(float)).diagnosis
+    assert "integers" in d
+    d = _failed("toy_normalise", lambda x: (normalise(x) * 0).astype(int)).diagnosis
+    assert "integer values" in d
+
+
+def test_constant_offset_off_by_one(toys):
+    d = _failed("toy_codes", lambda x: codes(x) + 1).diagnosis
+    assert "constant offset" in d and "off by one" in d
+
+
+def test_nan_in_output(toys):
+    def mine(x):
+        y = normalise(x)
+        y[..., 2] = np.nan
+        return y
+
+    d = _failed("toy_normalise", mine).diagnosis
+    assert "NaN" in d and "index 2" in d
+
+
+def test_generic_value_difference(toys):
+    def mine(x):
+        y = normalise(x).copy()
+        y[..., 5] += 0.3
+        return y
+
+    d = _failed("toy_normalise", mine).diagnosis
+    assert d.startswith("values differ: max abs error 0.3")
+    assert "at index 5" in d and "1 of 16 values" in d
+
+
+def test_exception_is_one_line_with_type_message_and_line(toys):
+    def mine(x):
+        message = "boom: bad things" + chr(10) + "more detail"
+        raise ValueError(message)
+
+    result = _failed("toy_normalise", mine)
+    assert "raised ValueError: boom: bad things" in result.diagnosis
+    assert "more detail" not in result.message
+    assert "`raise ValueError(message)`" in result.diagnosis  # the learner's line is quoted
+    assert "Traceback" not in result.message
+    assert "Hint: Divide by the largest absolute value." in result.message
+
+
+def test_known_mistake_message(toys):
+    result = _failed("toy_normalise", lambda x: x / x.max())
+    assert "negative peaks count too" in result.diagnosis
+
+
+def test_missing_return(toys):
+    def mine(x):
+        x / np.abs(x).max()
+
+    assert "`return` statement is missing" in _failed("toy_normalise", mine).diagnosis
+
+
+def test_wrong_number_of_outputs(toys):
+    assert "returned 1 output" in _failed("toy_split", lambda z: np.abs(z)).diagnosis
+    assert "3 outputs where 2" in _failed("toy_split", lambda z: (np.abs(z), np.angle(z), z)).diagnosis
+    d = _failed("toy_split", lambda z: (np.abs(z), -np.angle(z))).diagnosis
+    assert d.startswith("output[1]: sign flipped")
+
+
+def test_in_place_change_of_an_input(toys):
+    def mine(x):
+        x /= np.abs(x).max()
+        return x
+
+    d = _failed("toy_normalise", mine).diagnosis
+    assert "in place" in d and "`x`" in d
+
+
+def test_random_generators_are_seeded_alike_and_restored(toys):
+    def mine(x):
+        return x + 0.1 * np.random.randn(*x.shape)
+
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    assert check_exercise("toy_noisy", mine).status == "passed"
+    assert (np.random.get_state()[1] == before).all()
+
+
+def test_torch_tensors(toys):
+    assert check_exercise("toy_torch_square", lambda x: x**2).status == "passed"
+    d = _failed("toy_torch_square", lambda x: (x * x).numpy()).diagnosis
+    assert "torch tensor is expected" in d
+    d = _failed("toy_torch_square", lambda x: (x * x).T).diagnosis
+    assert "transposed" in d
+    d = _failed("toy_torch_square", lambda x: x * x * 2).diagnosis
+    assert "wrong scale" in d and "2" in d
+
+
+def test_strict_dtype(toys):
+    toys(name="toy_strict", reference=normalise, cases=_normalise_cases, reference_name="x.normalise",
+         compare=Compare(strict_dtype=True))
+    d = _failed("toy_strict", lambda x: normalise(x).astype(np.float32)).diagnosis
+    assert "dtype float32 instead of float64" in d
+    assert check_exercise("toy_normalise", lambda x: normalise(x).astype(np.float32)).status == "passed"
+
+
+def test_broken_reference_is_reported_as_voclab_bug(toys):
+    def broken(x):
+        raise RuntimeError("oops")
+
+    toys(name="toy_broken", reference=broken, cases=_normalise_cases, reference_name="x.broken")
+    mine = lambda x: x  # noqa: E731
+    result = check_exercise("toy_broken", mine)
+    assert result.status == "error" and result.use is mine and "bug in voclab" in result.message
+
+
+def test_class_exercise_with_custom_run(toys):
+    class Doubler(torch.nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+    def run(cls, x):
+        return cls()(x)
+
+    toys(name="toy_module", reference=Doubler, cases=lambda: [Case("a tensor", (torch.ones(3),))],
+         reference_name="x.Doubler", run=run)
+
+    class Mine(torch.nn.Module):
+        def forward(self, x):
+            raise NotImplementedError
+
+    result = check_exercise("toy_module", Mine)
+    assert result.status == "not done" and result.use is Doubler
+
+
+# --------------------------------------------------------------------------------------
+# misuse gets a ConfigError, not a traceback from deep inside
+# --------------------------------------------------------------------------------------
+
+
+def test_unknown_exercise_name(toys):
+    with pytest.raises(ConfigError) as info:
+        check("toy_normalize", normalise)
+    assert "Did you mean 'toy_normalise'?" in str(info.value)
+    assert "toy_dft" in str(info.value)
+
+
+def test_function_result_instead_of_function(toys):
+    with pytest.raises(ConfigError, match="function itself"):
+        check("toy_normalise", normalise(np.ones(3)))
+    with pytest.raises(ConfigError, match="swapped"):
+        check(normalise, "toy_normalise")
+
+
+def test_bad_specs_are_refused():
+    with pytest.raises(ConfigError):
+        Exercise(name="x y", notebook="00", reference=normalise, cases=list)
+    with pytest.raises(ConfigError):
+        Exercise(name="x", notebook="00", reference=3, cases=list)
+    with pytest.raises(ConfigError):
+        checks.register("not an exercise")
+
+
+def mean_power(x):
+    return float(np.mean(x**2))
+
+
+def test_scalar_outputs(toys):
+    toys(name="toy_power", reference=mean_power, reference_name="x.mean_power",
+         cases=lambda: [Case("50 values", (np.linspace(-1, 1, 50),))])
+    d = _failed("toy_power", lambda x: float(np.sum(x**2))).diagnosis
+    assert "wrong scale" in d and "50" in d and "missing normalisation" in d
+    assert "sign flipped" in _failed("toy_power", lambda x: -mean_power(x)).diagnosis
+    d = _failed("toy_power", lambda x: mean_power(x) + 0.1).diagnosis
+    assert d.startswith("values differ: abs error 0.1")
+    assert "torch tensor" not in d
+
+
+def test_diagnose_directly():
+    assert diagnose(np.ones(3), np.ones(3)) is None
+    assert diagnose((1.0, [np.ones(2)]), (1.0, [np.ones(2)])) is None
+    assert "sign flipped" in diagnose(-np.arange(1.0, 4.0), np.arange(1.0, 4.0))
+    assert "missing keys" in diagnose({"a": 1}, {"a": 1, "b": 2})
+    assert "off by one" in diagnose(np.zeros((3, 5)), np.zeros((3, 4)))
+    assert "transposed" in diagnose(np.zeros((5, 3)), np.zeros((3, 5)))
+    assert diagnose("abc", "abd").startswith("returned 'abc'")

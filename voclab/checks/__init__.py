@@ -1,0 +1,982 @@
+"""Exercise checks: ``voclab.check(name, fn)``, the checks that teach and never block.
+
+Every exercise cell of the course ends with one line::
+
+    griffin_lim = voclab.check("griffin_lim", griffin_lim)
+
+:func:`check` runs the learner's function on several inputs (edge cases included),
+compares each result with voclab's reference implementation and prints one short verdict:
+
+* ``✅ griffin_lim: public checks passed (5 inputs).`` -- the learner's function is
+  returned, and the cells below use it;
+* ``⏳ griffin_lim is not done yet — ...`` -- the function still raises
+  ``NotImplementedError`` (the stub of the learner notebook): voclab's reference is
+  returned instead, so the rest of the notebook runs with correct values;
+* ``❌ griffin_lim: <what is wrong> on input k (<description>).`` followed by a hint --
+  the reference is returned too, and the note says so.
+
+"What is wrong" is diagnosed generically on numpy arrays, torch tensors, Python numbers
+and tuples/lists/dicts of these: a missing ``return``, the wrong number of outputs, a shape
+that is off by one or transposed, a real result where a complex one is expected (or
+integers where floats are), NaN/Inf, a flipped sign, a constant scale factor (with a word
+about normalisation when the factor is a size of the input), a one-sample shift, an input
+changed in place, a known mistake listed by the exercise, or else the largest error and
+where it is.
+
+Each exercise is an :class:`Exercise` registered with :func:`register`. The specification
+modules ``voclab/checks/nbNN.py`` (one per notebook, see :data:`SPEC_MODULES`) register
+theirs when imported; :func:`check` imports them on first need.
+
+Notebook: every exercise notebook (01-07).
+"""
+
+from __future__ import annotations
+
+import cmath
+import copy
+import difflib
+import importlib
+import inspect
+import linecache
+import math
+import random
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = [
+    "Case",
+    "Compare",
+    "Exercise",
+    "Result",
+    "ReferenceFunction",
+    "EXERCISES",
+    "SPEC_MODULES",
+    "register",
+    "get_exercise",
+    "check_exercise",
+    "check",
+    "diagnose",
+]
+
+#: Modules that define and register the exercises of each notebook, imported lazily.
+SPEC_MODULES: list[str] = [f"voclab.checks.nb{n:02d}" for n in range(1, 9)]
+
+#: The registry: exercise name -> :class:`Exercise`.
+EXERCISES: dict[str, "Exercise"] = {}
+
+_STATUSES = ("passed", "not done", "failed", "error")
+
+
+# ======================================================================================
+# specifications
+# ======================================================================================
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input on which a learner's function is compared with the reference.
+
+    Parameters
+    ----------
+    description : str
+        A few words shown to the learner when this input fails, e.g. ``"a 0.1 s sine,
+        n_iter=0"``. Say what makes the case special (an edge case, a size, an option).
+    args : tuple
+        Positional arguments of the call.
+    kwargs : mapping
+        Keyword arguments of the call.
+
+    Notes
+    -----
+    The arguments are deep-copied before every call, so neither the learner's function
+    nor the reference can change them for the other (an in-place change of an array
+    argument is itself reported, see :func:`check_exercise`).
+    """
+
+    description: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.args, tuple):
+            object.__setattr__(self, "args", tuple(self.args))
+
+
+@dataclass(frozen=True)
+class Compare:
+    """How outputs are compared.
+
+    Parameters
+    ----------
+    rtol, atol : float
+        Tolerances of :func:`numpy.allclose`: ``|out - ref| <= atol + rtol * |ref|``
+        element-wise. NaN equals NaN where the reference itself has NaN.
+    strict_dtype : bool
+        If True, the exact dtype must match (``float32`` vs ``float64`` fails). By default
+        only the dtype *family* must match: bool, integer, real floating, complex.
+    """
+
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    strict_dtype: bool = False
+
+
+@dataclass
+class Exercise:
+    """The specification of one exercise: what to compare, on which inputs, with which hint.
+
+    Parameters
+    ----------
+    name : str
+        The exercise name, as the learner writes it in ``voclab.check(name, fn)``;
+        by convention the name of the function the learner writes.
+    notebook : str
+        The notebook it belongs to, e.g. ``"01_phase_and_griffin_lim"``.
+    reference : callable
+        voclab's implementation, with the same signature as the learner's function.
+        It is what :func:`check` returns when the learner's version is missing or wrong.
+    cases : callable
+        ``cases() -> list[Case]``: builds the inputs (a function, so that arrays are
+        made only when a check runs). Include edge cases; each needs a description.
+        ``(description, args, kwargs)`` tuples are accepted too.
+    reference_name : str
+        The dotted name shown to the learner, e.g. ``"voclab.phase.griffin_lim"``.
+    hint : str
+        One sentence shown when the check fails.
+    compare : Compare or dict
+        Tolerances and dtype strictness (a dict is turned into :class:`Compare`).
+    mistakes : sequence of (callable, str)
+        Known wrong variants with the reference's signature and the message to show when
+        the learner's output equals that variant's output -- e.g. Griffin-Lim run one
+        iteration too few: ``(lambda S, n_iter=32: griffin_lim(S, n_iter - 1),
+        "one iteration too few: does your loop run n_iter times?")``.
+    seed : int or None
+        Random generators (``random``, ``numpy.random``, ``torch``) are seeded with this
+        before each call of the learner's function, the reference and the mistakes, so
+        that randomised functions can be compared; their previous state is restored after.
+        ``None`` leaves them alone.
+    run : callable or None
+        ``run(fn, *args, **kwargs) -> output``: how a case calls the function. The default
+        is ``fn(*args, **kwargs)``. Use it for exercises that are classes (build the module,
+        load fixed weights, return its forward output) or that need a wrapper.
+    """
+
+    name: str
+    notebook: str
+    reference: Callable
+    cases: Callable[[], Sequence[Case]]
+    reference_name: str = ""
+    hint: str = ""
+    compare: Compare = field(default_factory=Compare)
+    mistakes: Sequence[tuple[Callable, str]] = ()
+    seed: int | None = 0
+    run: Callable | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ConfigError(f"Exercise name must be a Python identifier, got {self.name!r}.")
+        if not callable(self.reference):
+            raise ConfigError(f"Exercise {self.name!r}: reference must be callable.")
+        if not callable(self.cases):
+            raise ConfigError(
+                f"Exercise {self.name!r}: cases must be a function returning a list of Case."
+            )
+        if isinstance(self.compare, Mapping):
+            self.compare = Compare(**self.compare)
+        for item in self.mistakes:
+            if not (isinstance(item, tuple) and len(item) == 2 and callable(item[0])):
+                raise ConfigError(
+                    f"Exercise {self.name!r}: each mistake is a (wrong_callable, message) pair."
+                )
+        if not self.reference_name:
+            ref = self.reference
+            self.reference_name = f"{getattr(ref, '__module__', 'voclab')}.{getattr(ref, '__qualname__', self.name)}"
+
+
+def register(exercise: Exercise) -> Exercise:
+    """Add ``exercise`` to :data:`EXERCISES` (replacing one of the same name) and return it.
+
+    Spec modules call it at import time::
+
+        register(Exercise(name="griffin_lim", notebook="01_phase_and_griffin_lim",
+                          reference=phase.griffin_lim, cases=_gl_cases,
+                          reference_name="voclab.phase.griffin_lim",
+                          hint="Alternate: keep the magnitude, take the phase of the re-analysed signal."))
+    """
+    if not isinstance(exercise, Exercise):
+        raise ConfigError(f"register() takes an Exercise, got {type(exercise).__name__}.")
+    EXERCISES[exercise.name] = exercise
+    return exercise
+
+
+def _load_specs() -> None:
+    for module in SPEC_MODULES:
+        if module in sys.modules:
+            continue
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # a notebook without a spec module yet
+            if exc.name != module:
+                raise
+
+
+def get_exercise(name: str) -> Exercise:
+    """Return the registered exercise ``name``; raise :class:`~voclab.errors.ConfigError` if unknown.
+
+    The spec modules are imported first if ``name`` is not registered yet. The error
+    lists the known names and suggests the closest one.
+    """
+    if name not in EXERCISES:
+        _load_specs()
+    if name in EXERCISES:
+        return EXERCISES[name]
+    known = sorted(EXERCISES)
+    close = difflib.get_close_matches(name, known, n=1)
+    guess = f" Did you mean {close[0]!r}?" if close else ""
+    listing = ", ".join(known) if known else "(none registered)"
+    raise ConfigError(f"voclab has no exercise named {name!r}.{guess} Known exercises: {listing}.")
+
+
+# ======================================================================================
+# results and the reference stand-in
+# ======================================================================================
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`check_exercise`.
+
+    Attributes
+    ----------
+    status : str
+        ``"passed"``, ``"not done"``, ``"failed"`` or ``"error"`` (the check itself could
+        not run: a bug in voclab, reported as such; the learner's function is used).
+    message : str
+        The verdict :func:`check` prints (one to three short lines).
+    use : callable
+        What later cells should use: the learner's function if it passed, else voclab's
+        reference (a :class:`ReferenceFunction`, or the reference class itself).
+    name : str
+        The exercise name.
+    case : int or None
+        1-based number of the input that failed (or raised), else None.
+    diagnosis : str
+        The "what is wrong" part of a failure ("" otherwise).
+    n_cases : int
+        How many inputs the exercise has.
+    """
+
+    status: str
+    message: str
+    use: Callable
+    name: str = ""
+    case: int | None = None
+    diagnosis: str = ""
+    n_cases: int = 0
+
+
+class ReferenceFunction:
+    """voclab's reference implementation standing in for an unfinished exercise.
+
+    Calls go straight to the reference; ``__name__`` and ``__doc__`` say what it is,
+    ``inspect.signature`` shows the reference's signature, and instances pickle when the
+    reference does (so they work with multiprocessing data loaders).
+    """
+
+    def __init__(self, exercise: Exercise):
+        ref = exercise.reference
+        self.__wrapped__ = ref
+        self.exercise = exercise.name
+        self.reference_name = exercise.reference_name
+        self.__name__ = self.__qualname__ = f"voclab_reference_{exercise.name}"
+        self.__module__ = getattr(ref, "__module__", __name__)
+        self.__doc__ = (
+            f"voclab's reference implementation of ``{exercise.name}`` ({exercise.reference_name}), "
+            f"used in place of your own until it passes ``voclab.check({exercise.name!r}, ...)``.\n\n"
+            + (inspect.getdoc(ref) or "")
+        )
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<voclab's reference for {self.exercise}: {self.reference_name}>"
+
+
+def _reference_for(exercise: Exercise) -> Callable:
+    if isinstance(exercise.reference, type):
+        return exercise.reference  # a class: returned as is, so isinstance/subclassing work
+    return ReferenceFunction(exercise)
+
+
+# ======================================================================================
+# values: kinds, conversion, description
+# ======================================================================================
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+def _is_tensor(x) -> bool:
+    torch = _torch()
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _kind(x) -> str:
+    if x is None:
+        return "none"
+    if _is_tensor(x):
+        return "tensor"
+    if isinstance(x, np.ndarray):
+        return "array"
+    if isinstance(x, (bool, int, float, complex, np.generic)):
+        return "scalar"
+    if isinstance(x, (list, tuple)):
+        return "sequence"
+    if isinstance(x, Mapping):
+        return "mapping"
+    return "object"
+
+
+_NUMERIC = ("tensor", "array", "scalar")
+
+
+def _to_numpy(x) -> np.ndarray:
+    if _is_tensor(x):
+        t = x.detach().cpu()
+        if t.is_complex():
+            t = t.resolve_conj()
+        if t.dtype == _torch().bfloat16:
+            t = t.float()
+        return t.numpy()
+    return np.asarray(x)
+
+
+def _describe(x) -> str:
+    kind = _kind(x)
+    if kind == "none":
+        return "None"
+    if kind == "tensor":
+        return f"a torch tensor of shape {tuple(x.shape)}"
+    if kind == "array":
+        return f"a numpy array of shape {x.shape}"
+    if kind == "sequence":
+        return f"a {type(x).__name__} of {len(x)}"
+    if isinstance(x, bool):
+        return "a bool"
+    if isinstance(x, (int, np.integer)):
+        return "an int"
+    if isinstance(x, (float, np.floating)):
+        return "a float"
+    if isinstance(x, (complex, np.complexfloating)):
+        return "a complex number"
+    return f"a {type(x).__name__}"
+
+
+def _family(dtype: np.dtype) -> str:
+    kind = np.dtype(dtype).kind
+    return {"b": "bool", "i": "integer", "u": "integer", "f": "float", "c": "complex"}.get(kind, "other")
+
+
+def _fmt(v: float) -> str:
+    if isinstance(v, complex):
+        return f"{v.real:.4g}{v.imag:+.4g}j"
+    if v != 0 and abs(abs(v) - 1) < 0.01:
+        return f"{v:.6g}"
+    return f"{v:.4g}"
+
+
+def _fmt_index(index: tuple) -> str:
+    return str(index[0]) if len(index) == 1 else str(tuple(int(i) for i in index))
+
+
+# ======================================================================================
+# the diagnosis
+# ======================================================================================
+
+
+@dataclass
+class _Context:
+    compare: Compare
+    sizes: tuple[int, ...] = ()
+
+    @property
+    def loose(self) -> float:
+        """Relative (norm) error under which a diagnosis "explains" the output."""
+        return max(10 * self.compare.rtol, 1e-3)
+
+
+def _input_sizes(args: tuple, kwargs: Mapping, ref_out) -> tuple[int, ...]:
+    sizes: set[int] = set()
+
+    def visit(x, depth=0):
+        if depth > 3:
+            return
+        kind = _kind(x)
+        if kind in ("tensor", "array"):
+            sizes.update(int(n) for n in x.shape if n > 1)
+        elif kind == "scalar" and isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 1:
+            sizes.add(int(x))
+        elif kind == "sequence":
+            for item in x:
+                visit(item, depth + 1)
+        elif kind == "mapping":
+            for item in x.values():
+                visit(item, depth + 1)
+
+    for item in (*args, *kwargs.values()):
+        visit(item)
+    visit(ref_out)
+    return tuple(sorted(sizes))
+
+
+def _rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    """``||a - b|| / max(||a||, ||b||)`` (0 for two zero arrays)."""
+    a = a.astype(np.complex128 if np.iscomplexobj(a) or np.iscomplexobj(b) else np.float64)
+    b = b.astype(a.dtype)
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    if scale == 0:
+        return 0.0
+    return float(np.linalg.norm(a - b) / scale)
+
+
+def _close(out: np.ndarray, ref: np.ndarray, compare: Compare) -> bool:
+    if out.shape != ref.shape:
+        return False
+    if out.dtype.kind == "b" or ref.dtype.kind == "b":
+        return bool(np.array_equal(out, ref))
+    try:
+        return bool(np.allclose(out, ref, rtol=compare.rtol, atol=compare.atol, equal_nan=True))
+    except TypeError:
+        return bool(np.array_equal(out, ref))
+
+
+def _shape_message(o: np.ndarray, r: np.ndarray) -> str:
+    msg = f"shape {tuple(o.shape)} instead of {tuple(r.shape)}"
+    if o.ndim == r.ndim:
+        diffs = [i for i in range(o.ndim) if o.shape[i] != r.shape[i]]
+        if o.ndim >= 2 and o.shape == r.shape[::-1]:
+            return msg + " — transposed (the axes are in reverse order)"
+        if len(diffs) == 1 and abs(o.shape[diffs[0]] - r.shape[diffs[0]]) == 1:
+            axis = diffs[0]
+            more = "one too many" if o.shape[axis] > r.shape[axis] else "one too few"
+            return msg + f" — off by one along axis {axis} ({more}: check a length or padding formula)"
+        if sorted(o.shape) == sorted(r.shape):
+            return msg + " — the axes are in the wrong order (a transpose/permute missing or extra)"
+        return msg
+    if tuple(n for n in o.shape if n != 1) == tuple(n for n in r.shape if n != 1):
+        if o.ndim > r.ndim:
+            return msg + " — an extra axis of size 1 (squeeze it)"
+        return msg + " — a missing axis of size 1 (add it with [None] / unsqueeze)"
+    if o.size == r.size:
+        return msg + " — the same number of values in another layout (a reshape or view is off)"
+    return msg
+
+
+def _dtype_message(o: np.ndarray, r: np.ndarray, ctx: _Context) -> str | None:
+    fo, fr = _family(o.dtype), _family(r.dtype)
+    if fo == fr:
+        if ctx.compare.strict_dtype and o.dtype != r.dtype:
+            return f"dtype {o.dtype} instead of {r.dtype} (this exercise needs the exact dtype)"
+        return None
+    if fr == "complex":
+        msg = f"real values ({o.dtype}) where complex ones are expected"
+        if o.shape == r.shape and _rel_err(o.astype(float), np.abs(r)) < ctx.loose:
+            msg += " — it looks like the magnitude |·|: the phase was dropped"
+        return msg
+    if fo == "complex":
+        if fr in ("float", "integer") and np.allclose(o.imag, 0, atol=ctx.compare.atol):
+            return "complex dtype (with zero imaginary part) where real values are expected — take the real part"
+        if o.shape == r.shape and _rel_err(np.abs(o), r.astype(float)) < ctx.loose:
+            return "complex values where real ones are expected — their magnitude is right: take np.abs / .abs()"
+        return f"complex values ({o.dtype}) where real ones are expected"
+    if fr == "float" and fo in ("integer", "bool"):
+        return (f"integer values ({o.dtype}) where floating-point ones are expected "
+                "— from an integer division (//) or a cast to int")
+    if fr == "integer" and fo == "float":
+        return (f"floating-point values ({o.dtype}) where integers ({r.dtype}) are expected "
+                "— round, then cast (.astype(np.int64) / .long())")
+    if fr == "bool":
+        return f"{o.dtype} values where booleans (a mask) are expected"
+    return f"dtype {o.dtype} where {r.dtype} is expected"
+
+
+def _nonfinite_message(o: np.ndarray, r: np.ndarray) -> str | None:
+    if o.dtype.kind not in "fc":
+        return None
+    for test, label in ((np.isnan, "NaN"), (np.isinf, "Inf")):
+        bad = test(o) & ~test(r) if r.dtype.kind in "fc" else test(o)
+        if bad.any():
+            first = _fmt_index(np.unravel_index(int(np.argmax(bad)), o.shape)) if o.ndim else "()"
+            cause = "a log of 0" if label == "NaN" else "an overflow"
+            return (f"the output contains {label} ({int(bad.sum())} of {o.size} values, first at index {first}) "
+                    f"— look for a division by zero or {cause}")
+    return None
+
+
+def _normalisation_note(c: float, sizes: tuple[int, ...]) -> str:
+    if not sizes or c == 0:
+        return ""
+    candidates = [(float(n), str(n)) for n in sizes] + [(math.sqrt(n), f"√{n}") for n in sizes]
+    for value, label in candidates:
+        if value <= 1:
+            continue
+        if abs(abs(c) - value) <= 1e-3 * value:
+            return f" — looks like a missing normalisation (a division by {label}, from a size of the input)"
+        if abs(abs(c) * value - 1) <= 1e-3:
+            return f" — looks like an extra normalisation (divided by {label} once too often)"
+    return ""
+
+
+def _value_message(o: np.ndarray, r: np.ndarray, ctx: _Context) -> str:
+    """Explain why two arrays of the same shape and dtype family are not close."""
+    loose = ctx.loose
+    of = o.astype(np.complex128 if np.iscomplexobj(o) else np.float64)
+    rf = r.astype(np.complex128 if np.iscomplexobj(r) else np.float64)
+    finite = np.isfinite(rf).all() and np.isfinite(of).all()
+    ref_norm2 = float(np.vdot(rf, rf).real) if finite else 0.0
+    if finite and ref_norm2 > 0 and o.size == 1 and not np.iscomplexobj(rf) and not np.iscomplexobj(of):
+        ratio = float(of.flat[0] / rf.flat[0])  # a single number: only clear-cut ratios are named
+        if abs(ratio + 1) < 1e-3:
+            return f"sign flipped: {_fmt(float(of.flat[0]))} instead of {_fmt(float(rf.flat[0]))}"
+        note = _normalisation_note(ratio, ctx.sizes)
+        if note:
+            return f"wrong scale: the output ≈ {_fmt(ratio)} × the expected value" + note
+    if finite and ref_norm2 > 0 and o.size > 1:
+        c = complex(np.vdot(rf, of) / ref_norm2)
+        if abs(c.imag) <= 1e-9 * max(abs(c), 1e-300):
+            c = c.real
+        if c != 0 and _rel_err(of, c * rf) < loose:
+            if isinstance(c, float) and abs(c + 1) < 1e-3:
+                return "sign flipped: the output ≈ −1 × the expected values"
+            if isinstance(c, complex):
+                if abs(abs(c) - 1) < 1e-3:
+                    return (f"a constant phase offset of {cmath.phase(c):.3g} rad "
+                            "(the output ≈ e^(iφ) × the expected values)")
+                return f"wrong complex scale: the output ≈ ({_fmt(c)}) × the expected values"
+            if abs(c - 1) >= 1e-3:
+                return (f"wrong scale: the output ≈ {_fmt(c)} × the expected values"
+                        + _normalisation_note(c, ctx.sizes))
+    if finite and np.iscomplexobj(rf) and _rel_err(of, np.conj(rf)) < loose:
+        return "the complex conjugate of the expected values (the sign of the phase/imaginary part is flipped)"
+    if finite and o.ndim >= 2 and o.shape[-1] == o.shape[-2] and _rel_err(of, np.swapaxes(rf, -1, -2)) < loose:
+        return "transposed: the output ≈ the expected values with the last two axes swapped"
+    if finite and o.ndim >= 1 and o.shape[-1] >= 4:
+        n = o.shape[-1]
+        for k in range(1, min(3, n - 3) + 1):
+            if _rel_err(rf[..., k:], rf[..., :-k]) < 10 * loose:
+                continue  # the expected signal looks the same shifted: no conclusion
+            steps = "one sample" if k == 1 else f"{k} samples"
+            if _rel_err(of[..., k:], rf[..., :-k]) < loose:
+                return (f"shifted by {steps} along the last axis (the output is {k} step{'s' * (k > 1)} late) "
+                        "— an off-by-one in an index, a slice or the padding")
+            if _rel_err(of[..., :-k], rf[..., k:]) < loose:
+                return (f"shifted by {steps} along the last axis (the output is {k} step{'s' * (k > 1)} early) "
+                        "— an off-by-one in an index, a slice or the padding")
+    if finite and o.size > 1:
+        offset = of - rf
+        mean = complex(offset.mean()) if np.iscomplexobj(offset) else float(offset.mean())
+        spread = float(np.abs(offset - mean).max())
+        if abs(mean) > ctx.compare.atol and spread <= ctx.compare.atol + ctx.compare.rtol * float(np.abs(rf).max()):
+            one = " (off by one)" if abs(abs(mean) - 1) < 1e-6 else ""
+            return f"a constant offset: the output ≈ the expected values {'+' if np.real(mean) >= 0 else '−'} {_fmt(abs(mean))}{one}"
+    # the generic report
+    err = np.abs(of - rf)
+    err = np.where(np.isnan(err), np.inf, err)
+    flat = int(np.argmax(err))
+    index = np.unravel_index(flat, o.shape) if o.ndim else ()
+    max_err = float(err.flat[flat])
+    scale = float(np.nanmax(np.abs(rf))) if rf.size and np.isfinite(rf).any() else 0.0
+    rel = max_err / scale if scale > 0 else float("inf")
+    bad = ~np.isclose(of, rf, rtol=ctx.compare.rtol, atol=ctx.compare.atol, equal_nan=True)
+    got, want = of.flat[flat], rf.flat[flat]
+    got = _fmt(complex(got) if np.iscomplexobj(of) else float(got))
+    want = _fmt(complex(want) if np.iscomplexobj(rf) else float(want))
+    if o.size == 1:
+        return f"values differ: abs error {max_err:.3g} (relative {rel:.3g}): expected {want}, got {got}"
+    return (f"values differ: max abs error {max_err:.3g} (relative {rel:.3g}) at index {_fmt_index(index)}, "
+            f"where {want} is expected and {got} was returned; {int(bad.sum())} of {o.size} values are off")
+
+
+def _diagnose(out, ref, ctx: _Context, path: str) -> str | None:
+    prefix = f"{path}: " if path else ""
+    rk, ok = _kind(ref), _kind(out)
+    if ok == "none" and rk != "none":
+        return prefix + "returned None — the `return` statement is missing"
+    if rk == "sequence" and ok in ("array", "tensor") and all(_kind(x) == "scalar" for x in ref):
+        rk, ref = "array", np.asarray(ref)
+    if rk == "sequence":
+        n = len(ref)
+        if ok != "sequence":
+            return (prefix + f"returned 1 output ({_describe(out)}) where {n} are expected "
+                    f"(return them as a {type(ref).__name__}: `return a, b`)")
+        if len(out) != n:
+            return prefix + f"returned {len(out)} outputs where {n} are expected"
+        for i, (o, r) in enumerate(zip(out, ref)):
+            found = _diagnose(o, r, ctx, f"{path or 'output'}[{i}]")
+            if found:
+                return found
+        return None
+    if rk == "mapping":
+        if ok != "mapping":
+            return prefix + f"returned {_describe(out)} where a dict is expected"
+        if set(out) != set(ref):
+            missing, extra = sorted(map(str, set(ref) - set(out))), sorted(map(str, set(out) - set(ref)))
+            parts = ([f"missing keys {missing}"] if missing else []) + ([f"unexpected keys {extra}"] if extra else [])
+            return prefix + "dict " + " and ".join(parts)
+        for key in ref:
+            found = _diagnose(out[key], ref[key], ctx, f"{path or 'output'}[{key!r}]")
+            if found:
+                return found
+        return None
+    if rk in _NUMERIC:
+        if ok not in _NUMERIC:
+            return prefix + f"returned {_describe(out)} where {_describe(ref)} is expected"
+        if (rk == "tensor") != (ok == "tensor"):
+            if rk == "tensor":
+                return (prefix + f"returned {_describe(out)} where a torch tensor is expected "
+                        "— stay in torch (torch functions, torch.from_numpy) so gradients and devices work")
+            return (prefix + f"returned {_describe(out)} where {_describe(ref)} is expected "
+                    "— convert with .detach().cpu().numpy()")
+        o, r = _to_numpy(out), _to_numpy(ref)
+        if o.shape != r.shape:
+            return prefix + _shape_message(o, r)
+        found = _dtype_message(o, r, ctx) or _nonfinite_message(o, r)
+        if found:
+            return prefix + found
+        if _close(o, r, ctx.compare):
+            return None
+        if o.dtype.kind == "b" or r.dtype.kind == "b":
+            wrong = int((o != r).sum())
+            return prefix + f"{wrong} of {o.size} boolean values differ"
+        return prefix + _value_message(o, r, ctx)
+    # anything else: compare with ==
+    if ok != rk and not (isinstance(out, type(ref)) or isinstance(ref, type(out))):
+        return prefix + f"returned {_describe(out)} where {_describe(ref)} is expected"
+    try:
+        equal = out == ref
+        equal = bool(np.all(equal)) if not isinstance(equal, bool) else equal
+    except Exception:
+        equal = out is ref
+    if equal:
+        return None
+    return prefix + f"returned {_short_repr(out)} where {_short_repr(ref)} is expected"
+
+
+def _short_repr(x, limit: int = 60) -> str:
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diagnose(out, ref, *, compare: Compare | None = None, sizes: Sequence[int] = ()) -> str | None:
+    """Say what is wrong with ``out`` compared with the expected ``ref``, or None if they match.
+
+    Works on numpy arrays, torch tensors, Python/numpy scalars and (nested) tuples, lists
+    and dicts of these; anything else is compared with ``==``.
+
+    Parameters
+    ----------
+    out : object
+        What the learner's function returned.
+    ref : object
+        What the reference returned on the same input.
+    compare : Compare, optional
+        Tolerances (default :class:`Compare()`).
+    sizes : sequence of int
+        Sizes found in the input (lengths, ``n_fft``...): a scale factor equal to one of
+        them, or to its square root, is reported as a normalisation problem.
+
+    Returns
+    -------
+    message : str or None
+        One line such as ``"shape (10, 4) instead of (10, 5) — off by one along axis 1 (one
+        too few: ...)"``, ``"sign flipped: ..."``, ``"wrong scale: the output ≈ 512 × the
+        expected values — looks like a missing normalisation ..."`` or ``"values differ: max
+        abs error ... at index ..."``; prefixed with ``output[i]: `` inside a tuple.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> diagnose(-np.arange(1.0, 4.0), np.arange(1.0, 4.0))
+    'sign flipped: the output ≈ −1 × the expected values'
+    >>> diagnose(np.ones(3), np.ones(3)) is None
+    True
+    """
+    return _diagnose(out, ref, _Context(compare or Compare(), tuple(sizes)), "")
+
+
+# ======================================================================================
+# running a case
+# ======================================================================================
+
+
+@contextmanager
+def _seeded(seed: int | None):
+    if seed is None:
+        yield
+        return
+    torch = _torch()
+    py_state, np_state = random.getstate(), np.random.get_state()
+    torch_state = torch.random.get_rng_state() if torch is not None else None
+    random.seed(seed)
+    np.random.seed(seed)
+    if torch is not None:
+        torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        if torch_state is not None:
+            torch.random.set_rng_state(torch_state)
+
+
+def _call(exercise: Exercise, fn: Callable, case: Case):
+    """Call ``fn`` on deep copies of the case's arguments; return (output, args, kwargs) used."""
+    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(dict(case.kwargs))
+    with _seeded(exercise.seed):
+        if exercise.run is not None:
+            out = exercise.run(fn, *args, **kwargs)
+        else:
+            out = fn(*args, **kwargs)
+    return out, args, kwargs
+
+
+def _same_value(a, b) -> bool:
+    try:
+        x, y = _to_numpy(a), _to_numpy(b)
+        if x.shape != y.shape:
+            return False
+        if x.dtype.kind in "fc":
+            return bool(np.array_equal(x, y, equal_nan=True))
+        return bool(np.array_equal(x, y))
+    except Exception:
+        return True  # cannot tell: do not accuse
+
+
+def _mutated(case: Case, args: tuple, kwargs: dict) -> list[int | str]:
+    changed: list[int | str] = []
+    for i, (before, after) in enumerate(zip(case.args, args)):
+        if _kind(before) in ("array", "tensor") and not _same_value(before, after):
+            changed.append(i)
+    for key, before in case.kwargs.items():
+        if _kind(before) in ("array", "tensor") and not _same_value(before, kwargs.get(key)):
+            changed.append(key)
+    return changed
+
+
+def _argument_names(exercise: Exercise, case: Case, which: list[int | str]) -> str:
+    try:
+        params = list(inspect.signature(exercise.reference).parameters)
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for item in which:
+        if isinstance(item, int):
+            names.append(f"`{params[item]}`" if item < len(params) else f"argument {item + 1}")
+        else:
+            names.append(f"`{item}`")
+    return " and ".join(names)
+
+
+def _exception_summary(exc: BaseException, fn: Callable) -> str:
+    text = str(exc).strip().splitlines()
+    detail = text[0] if text else ""
+    if len(detail) > 160:
+        detail = detail[:159] + "…"
+    summary = f"raised {type(exc).__name__}" + (f": {detail}" if detail else "")
+    code = getattr(fn, "__code__", None) or getattr(getattr(fn, "__func__", None), "__code__", None)
+    if code is not None:
+        tb, where = exc.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == code.co_filename:
+                where = (tb.tb_lineno, tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        if where:
+            line = linecache.getline(where[1], where[0]).strip()
+            summary += f" (line {where[0]}" + (f": `{line}`" if line else "") + ")"
+    return summary
+
+
+# ======================================================================================
+# the public entry points
+# ======================================================================================
+
+
+def _validate(name, fn) -> None:
+    if callable(name) and isinstance(fn, str):
+        raise ConfigError(
+            f"The arguments are swapped: write voclab.check({fn!r}, {getattr(name, '__name__', 'your_function')})."
+        )
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"voclab.check needs the exercise name as a string first, e.g. voclab.check('griffin_lim', griffin_lim); "
+            f"got {_describe(name)}."
+        )
+    if not callable(fn):
+        raise ConfigError(
+            f"voclab.check({name!r}, ...) needs the function itself, not its result or its name: "
+            f"write voclab.check({name!r}, {name}) — no parentheses after {name}. Got {_describe(fn)}."
+        )
+
+
+def _fallback_note(exercise: Exercise) -> str:
+    return f"the cells below use voclab's reference ({exercise.reference_name}) so you can go on."
+
+
+def check_exercise(name: str, fn: Callable) -> Result:
+    """Compare the learner's ``fn`` with the reference of exercise ``name`` on every case.
+
+    Each case calls both on deep copies of its arguments, with the random generators
+    seeded alike (see :class:`Exercise`). The first case whose output differs stops the
+    check with a diagnosis (see :func:`diagnose`); a known mistake of the exercise, when
+    it matches, replaces the generic diagnosis. A function that returns the right values
+    but changes an array argument in place (when the reference does not) fails too.
+
+    Parameters
+    ----------
+    name : str
+        The exercise name (e.g. ``"griffin_lim"``).
+    fn : callable
+        The learner's function (the function itself, not its result).
+
+    Returns
+    -------
+    Result
+        ``status`` is ``"passed"`` (``use`` is ``fn``), ``"not done"`` (``fn`` raised
+        ``NotImplementedError``, or is voclab's reference itself), ``"failed"`` (wrong
+        output or another exception) -- in these two ``use`` is the reference -- or
+        ``"error"`` when the check itself broke (``use`` is ``fn``); ``message`` is the verdict.
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        If ``name`` is not a registered exercise (the message suggests the closest name
+        and lists them all) or ``fn`` is not callable.
+    """
+    _validate(name, fn)
+    exercise = get_exercise(name)
+    reference = _reference_for(exercise)
+    note = _fallback_note(exercise)
+
+    def not_done(case=None) -> Result:
+        return Result("not done", f"⏳ {name} is not done yet — {note}", reference, name, case)
+
+    if isinstance(fn, ReferenceFunction):
+        return Result(
+            "not done",
+            f"⏳ {name} is still voclab's reference here: run the cell that defines your own {name} "
+            f"first, then this check again. Meanwhile {note}",
+            fn, name,
+        )
+
+    def internal(what: str, exc: BaseException) -> Result:
+        detail = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        return Result(
+            "error",
+            f"⚠️ {name}: voclab's check could not run ({what}: {detail}). This is a bug in voclab, "
+            f"not in your code; your function is used as it is.",
+            fn, name,
+        )
+
+    try:
+        cases = [c if isinstance(c, Case) else Case(*c) for c in exercise.cases()]
+    except Exception as exc:
+        return internal("building the inputs failed", exc)
+
+    for k, case in enumerate(cases, start=1):
+        try:
+            expected, _, _ = _call(exercise, exercise.reference, case)
+        except Exception as exc:
+            return internal(f"the reference failed on input {k}", exc)
+        try:
+            out, args, kwargs = _call(exercise, fn, case)
+        except NotImplementedError:
+            return not_done(k)
+        except Exception as exc:
+            return _failed(exercise, k, case, _exception_summary(exc, fn), reference, len(cases))
+        try:
+            ctx = _Context(exercise.compare, _input_sizes(case.args, case.kwargs, expected))
+            what = _diagnose(out, expected, ctx, "")
+            if what is not None:
+                what = _known_mistake(exercise, case, out, ctx) or what
+            else:
+                changed = _mutated(case, args, kwargs)
+                if changed:
+                    _, ref_args, ref_kwargs = _call(exercise, exercise.reference, case)
+                    if not _mutated(case, ref_args, ref_kwargs):
+                        what = (f"right output, but your function changed its input "
+                                f"{_argument_names(exercise, case, changed)} in place — work on a copy")
+        except Exception as exc:
+            return internal(f"comparing the outputs of input {k} failed", exc)
+        if what is not None:
+            return _failed(exercise, k, case, what, reference, len(cases))
+    plural = "input" if len(cases) == 1 else "inputs"
+    return Result("passed", f"✅ {name}: public checks passed ({len(cases)} {plural}).", fn, name,
+                  n_cases=len(cases))
+
+
+def _known_mistake(exercise: Exercise, case: Case, out, ctx: _Context) -> str | None:
+    for wrong, message in exercise.mistakes:
+        try:
+            wrong_out, _, _ = _call(exercise, wrong, case)
+            if _diagnose(out, wrong_out, ctx, "") is None:
+                return message
+        except Exception:
+            continue
+    return None
+
+
+def _failed(exercise: Exercise, k: int, case: Case, what: str, reference: Callable, n: int) -> Result:
+    lines = [f"❌ {exercise.name}: {what.rstrip('. ')} on input {k} ({case.description})."]
+    if exercise.hint:
+        lines.append(f"   Hint: {exercise.hint}")
+    note = _fallback_note(exercise)
+    lines.append(f"   Until it passes, {note}")
+    return Result("failed", "\n".join(lines), reference, exercise.name, k, what, n)
+
+
+def check(name: str, fn: Callable) -> Callable:
+    """Check a learner's exercise function; return the function the next cells should use.
+
+    This is ``voclab.check``. Write, at the end of an exercise cell::
+
+        griffin_lim = voclab.check("griffin_lim", griffin_lim)
+
+    Parameters
+    ----------
+    name : str
+        The exercise name, e.g. ``"griffin_lim"`` (an unknown name raises
+        :class:`~voclab.errors.ConfigError` that suggests the closest known one).
+    fn : callable
+        Your function -- the function itself, without calling it.
+
+    Returns
+    -------
+    callable
+        ``fn`` when it passes every public check; otherwise voclab's reference (its
+        ``__name__`` and ``__doc__`` say so), so that the rest of the notebook runs with
+        correct values.
+
+    Notes
+    -----
+    Prints one verdict: ``✅`` passed, ``⏳`` not done yet (your function raises
+    ``NotImplementedError``), ``❌`` what is wrong on which input, with a hint. The checks
+    are *public*: passing them means your function agrees with the reference on these
+    inputs, not that it is right on every input.
+
+    See Also
+    --------
+    check_exercise : the same check, returning a :class:`Result` instead of printing.
+    """
+    result = check_exercise(name, fn)
+    print(result.message)
+    return result.use

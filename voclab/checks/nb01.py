@@ -1,0 +1,250 @@
+"""Exercise checks of notebook 01, the phase problem and Griffin-Lim.
+
+Each reference has the learner's signature and calls voclab's implementation; each
+exercise has inputs with edge cases, a hint and the mistakes learners actually make.
+
+Notebook: 01_phase_and_griffin_lim.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import metrics, phase, spectral
+from . import Case, Exercise, register
+
+NOTEBOOK = "01_phase_and_griffin_lim"
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _tone(sr=8000, seconds=0.25, f0=220.0, n_harmonics=5, silence=0.0) -> np.ndarray:
+    """A harmonic tone, optionally after `silence` seconds of digital zeros."""
+    t = np.arange(int(sr * seconds)) / sr
+    y = sum(np.sin(2 * np.pi * f0 * k * t + k) / k for k in range(1, n_harmonics + 1))
+    y = np.concatenate([np.zeros(int(sr * silence)), 0.3 * y])
+    return y.astype(np.float32)
+
+
+def _chirp(sr=8000, seconds=0.2, f0=200.0, f1=2000.0) -> np.ndarray:
+    t = np.arange(int(sr * seconds)) / sr
+    return (0.5 * np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * seconds)))).astype(np.float32)
+
+
+def _magnitude(y, n_fft, hop) -> np.ndarray:
+    return np.abs(spectral.stft(y, n_fft=n_fft, hop_length=hop))
+
+
+def _start_phase(shape, seed) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-np.pi, np.pi, shape)
+
+
+# --------------------------------------------------------------------------- exercise 1: split_stft
+
+def _split_stft(S):
+    return spectral.magnitude_phase(np.asarray(S))
+
+
+def _split_cases():
+    hand_made = np.array([[1 + 0j, -2 + 0j, 1j], [-1j, 0j, 3 - 4j]], dtype=np.complex128)
+    return [
+        Case("the STFT of a 0.2 s chirp, n_fft 256", (spectral.stft(_chirp(), n_fft=256, hop_length=64),)),
+        Case("a hand-made 2×3 array with 0, negative reals and ±1j", (hand_made,)),
+        Case("a single frame (n_fft 512)", (spectral.stft(_tone(seconds=0.01), n_fft=512, hop_length=128)[:, :1],)),
+    ]
+
+
+register(Exercise(
+    name="split_stft",
+    notebook=NOTEBOOK,
+    reference=_split_stft,
+    cases=_split_cases,
+    reference_name="voclab.spectral.magnitude_phase",
+    hint="np.abs(S) is the magnitude and np.angle(S) the phase, in radians; return them as a tuple.",
+    compare=dict(rtol=1e-5, atol=1e-6),
+    mistakes=[
+        (lambda S: (np.abs(S) ** 2, np.angle(S)), "you returned the power |S|², not the magnitude |S|"),
+        (lambda S: (np.real(S), np.imag(S)), "real and imaginary parts are not magnitude and phase"),
+        (lambda S: (np.abs(S), np.angle(S, deg=True)), "your phase is in degrees; the course uses radians"),
+        (lambda S: (np.angle(S), np.abs(S)), "magnitude and phase are swapped: return (magnitude, phase)"),
+    ],
+))
+
+
+# --------------------------------------------------------------------------- exercise 2: spectral_convergence
+
+def _spectral_convergence(reference_magnitude, estimated_magnitude):
+    return float(metrics.spectral_convergence(reference_magnitude, estimated_magnitude))
+
+
+def _sc_cases():
+    rng = np.random.default_rng(2)
+    reference = rng.uniform(0, 1, (65, 20))
+    noisy = np.abs(reference + 0.1 * rng.standard_normal(reference.shape))
+    speechy = _magnitude(_tone(), 256, 64)
+    return [
+        Case("a magnitude and a noisy copy", (reference, noisy)),
+        Case("identical magnitudes (SC must be 0)", (reference, reference.copy())),
+        Case("an all-zero estimate (SC must be 1)", (reference, np.zeros_like(reference))),
+        Case("float32 magnitudes of a tone, estimate at half the level", (speechy, 0.5 * speechy)),
+    ]
+
+
+register(Exercise(
+    name="spectral_convergence",
+    notebook=NOTEBOOK,
+    reference=_spectral_convergence,
+    cases=_sc_cases,
+    reference_name="voclab.metrics.spectral_convergence",
+    hint="np.linalg.norm of a 2-D array is the Frobenius norm: divide the norm of the difference "
+         "by the norm of the reference (not the estimate), and return a float.",
+    compare=dict(rtol=1e-5, atol=1e-7),
+    mistakes=[
+        (lambda r, e: float(np.linalg.norm(r - e) / np.linalg.norm(e)),
+         "you divided by the norm of the estimate; SC divides by the norm of the reference"),
+        (lambda r, e: float(np.linalg.norm(r - e) ** 2 / np.linalg.norm(r) ** 2),
+         "you squared the norms: SC is a ratio of norms, not of energies"),
+        (lambda r, e: float(np.linalg.norm(r - e)),
+         "you forgot to divide by the norm of the reference magnitude"),
+        (lambda r, e: float(np.mean(np.abs(r - e)) / np.mean(np.abs(r))),
+         "you used mean absolute values; SC uses Frobenius (root-sum-square) norms"),
+    ],
+))
+
+
+# --------------------------------------------------------------------------- exercises 3-4: Griffin-Lim
+
+def _griffin_lim(magnitude, *, n_fft, hop_length, n_iter, init_phase):
+    return phase.griffin_lim(magnitude, n_fft=n_fft, hop_length=hop_length, n_iter=n_iter,
+                             momentum=0.0, init=init_phase)
+
+
+def _fast_griffin_lim(magnitude, *, n_fft, hop_length, n_iter, init_phase, momentum=0.99):
+    return phase.griffin_lim(magnitude, n_fft=n_fft, hop_length=hop_length, n_iter=n_iter,
+                             momentum=momentum, init=init_phase)
+
+
+def _gl_case(description, y, n_fft, hop, n_iter, seed, **extra):
+    magnitude = _magnitude(y, n_fft, hop)
+    kwargs = dict(n_fft=n_fft, hop_length=hop, n_iter=n_iter,
+                  init_phase=_start_phase(magnitude.shape, seed), **extra)
+    return Case(description, (magnitude,), kwargs)
+
+
+def _gl_cases():
+    return [
+        _gl_case("a 0.25 s harmonic tone at 8 kHz, n_fft 256, hop 64, 8 rounds", _tone(), 256, 64, 8, 0),
+        _gl_case("the same tone with n_iter=0 (only the initial phase)", _tone(), 256, 64, 0, 1),
+        _gl_case("a tone after 0.1 s of digital silence (STFT exactly 0 there), 5 rounds",
+                 _tone(silence=0.1), 256, 64, 5, 2),
+        _gl_case("a chirp, n_fft 512, hop 128, 3 rounds", _chirp(), 512, 128, 3, 3),
+    ]
+
+
+def _fast_gl_cases():
+    return [
+        _gl_case("a 0.25 s harmonic tone, 8 rounds, momentum 0.99", _tone(), 256, 64, 8, 0, momentum=0.99),
+        _gl_case("momentum 0 (must equal plain Griffin-Lim), 4 rounds", _tone(), 256, 64, 4, 1, momentum=0.0),
+        _gl_case("momentum 0.5, a chirp, n_fft 512, hop 128, 3 rounds", _chirp(), 512, 128, 3, 3, momentum=0.5),
+        _gl_case("a tone after 0.1 s of digital silence (T exactly 0 there), 5 rounds",
+                 _tone(silence=0.1), 256, 64, 5, 2, momentum=0.99),
+        _gl_case("n_iter=1 with the default momentum", _tone(), 256, 64, 1, 4),
+    ]
+
+
+def _off_by_one(reference, delta):
+    def wrong(magnitude, *, n_iter, **kwargs):
+        return reference(magnitude, n_iter=max(n_iter + delta, 0), **kwargs)
+    return wrong
+
+
+def _momentum_variant(update):
+    """Fast Griffin-Lim with a wrong momentum update ``update(rebuilt, previous, momentum)``."""
+    def wrong(magnitude, *, n_fft, hop_length, n_iter, init_phase, momentum=0.99):
+        settings = dict(n_fft=n_fft, hop_length=hop_length)
+        angles = np.exp(1j * init_phase)
+        previous = np.zeros_like(angles)
+        for _ in range(n_iter):
+            rebuilt = spectral.stft(spectral.istft(magnitude * angles, **settings), **settings)
+            accelerated, previous = update(rebuilt, previous, momentum)
+            angles = accelerated / (np.abs(accelerated) + 1e-16)
+        return spectral.istft(magnitude * angles, **settings)
+    return wrong
+
+
+_GL_HINT = ("each round: y = istft(magnitude · e^{iφ}); φ = the angle of stft(y). After the loop, "
+            "return istft(magnitude · e^{iφ}) built with the final phase — and never divide by |stft(y)| "
+            "where it is 0.")
+
+register(Exercise(
+    name="griffin_lim",
+    notebook=NOTEBOOK,
+    reference=_griffin_lim,
+    cases=_gl_cases,
+    reference_name="voclab.phase.griffin_lim (momentum=0)",
+    hint=_GL_HINT,
+    compare=dict(rtol=1e-3, atol=1e-4),
+    mistakes=[
+        (_off_by_one(_griffin_lim, -1), "one round too few: does your loop run exactly n_iter times?"),
+        (_off_by_one(_griffin_lim, +1), "one round too many: does your loop run exactly n_iter times?"),
+    ],
+))
+
+register(Exercise(
+    name="fast_griffin_lim",
+    notebook=NOTEBOOK,
+    reference=_fast_griffin_lim,
+    cases=_fast_gl_cases,
+    reference_name="voclab.phase.griffin_lim",
+    hint="T = C_n − momentum/(1 + momentum) · C_{n−1}, where C_{n−1} is the previous round's "
+         "consistent STFT (not T) and C_0 = 0; the new phase factor is T / (|T| + a tiny number).",
+    compare=dict(rtol=1e-3, atol=1e-4),
+    mistakes=[
+        (_momentum_variant(lambda c, p, m: (c + m / (1 + m) * p, c)),
+         "the momentum term has the wrong sign: subtract momentum/(1+momentum) · C_{n−1}"),
+        (_momentum_variant(lambda c, p, m: (c - m * p, c)),
+         "you subtracted momentum · C_{n−1}; Perraudin's update uses momentum/(1 + momentum)"),
+        (_momentum_variant(lambda c, p, m: (c - m / (1 + m) * p, c - m / (1 + m) * p)),
+         "you kept T as the previous value; the momentum term uses the previous consistent STFT C_{n−1}"),
+        (_off_by_one(_fast_griffin_lim, -1), "one round too few: does your loop run exactly n_iter times?"),
+        (_off_by_one(_fast_griffin_lim, +1), "one round too many: does your loop run exactly n_iter times?"),
+    ],
+))
+
+
+# --------------------------------------------------------------------------- exercise 5: mel_to_linear
+
+def _mel_to_linear(mel, mel_basis):
+    pseudo_inverse = np.linalg.pinv(np.asarray(mel_basis, dtype=np.float64))
+    return np.maximum(pseudo_inverse @ np.asarray(mel, dtype=np.float64), 0.0)
+
+
+def _mel_cases():
+    small = spectral.MelConfig(sample_rate=8000, n_fft=256, hop_length=64, win_length=256,
+                               n_mels=20, fmax=4000.0)
+    hifigan = spectral.MelConfig()
+    tone_mel = spectral.mel_spectrogram(_tone(sr=22050), hifigan, log=False)
+    return [
+        Case("20 bands at 8 kHz, a random mel", (np.random.default_rng(5).uniform(0, 1, (20, 12)),
+                                                 spectral.mel_filterbank(small))),
+        Case("HiFi-GAN's 80 bands, the mel of a tone", (tone_mel, spectral.mel_filterbank(hifigan))),
+        Case("a silent mel (all zeros), one frame", (np.zeros((80, 1), np.float32), spectral.mel_filterbank(hifigan))),
+    ]
+
+
+register(Exercise(
+    name="mel_to_linear",
+    notebook=NOTEBOOK,
+    reference=_mel_to_linear,
+    cases=_mel_cases,
+    reference_name="voclab.spectral.mel_to_linear",
+    hint="np.linalg.pinv(mel_basis) has shape (n_freq, n_mels); multiply it with the mel, then "
+         "set negative values to 0 with np.maximum(..., 0).",
+    compare=dict(rtol=1e-3, atol=1e-5),
+    mistakes=[
+        (lambda mel, basis: np.linalg.pinv(np.asarray(basis, np.float64)) @ mel,
+         "some values are negative: a magnitude cannot be, clip them with np.maximum(..., 0)"),
+        (lambda mel, basis: np.maximum(np.asarray(basis).T @ mel, 0.0),
+         "you used the transpose of the filterbank; the transpose is not an inverse — use np.linalg.pinv"),
+    ],
+))
