@@ -64,7 +64,7 @@ def sc_of(y: np.ndarray, magnitude: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--clip", default="librivox_sentence_1")
+    parser.add_argument("--clip", default="librivox_austen_0890")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     torch.set_num_threads(2)
