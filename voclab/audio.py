@@ -20,6 +20,8 @@ from .errors import (
     UnsupportedFormatError,
 )
 
+__all__ = ["load", "save", "resample", "check_waveform"]
+
 #: File extensions voclab reads and writes (through libsndfile).
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
 
@@ -42,6 +44,12 @@ def check_waveform(y: np.ndarray, *, name: str = "audio") -> np.ndarray:
         Waveform(s).
     name : str
         What to call the waveform in an error message.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(..., samples), dtype=float32]
+
+    Notebook: 01_phase_and_griffin_lim (every loader of the course goes through it).
 
     Raises
     ------
@@ -134,6 +142,12 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     y : np.ndarray [shape=(..., samples)]
     orig_sr, target_sr : int
         Sample rates in Hz.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(..., round(samples * target_sr / orig_sr)), dtype=float32]
+
+    Notebook: 01_phase_and_griffin_lim (clips are resampled to 22.05 kHz).
     """
     import librosa
 
@@ -191,6 +205,10 @@ def save(path: str | Path, y: np.ndarray, sr: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = FORMATS[path.suffix.lower()]
     tmp = path.with_name(f".{path.name}.tmp")
-    sf.write(str(tmp), np.clip(y, -1.0, 1.0), int(sr), format=fmt)
-    tmp.replace(path)
+    try:
+        sf.write(str(tmp), np.clip(y, -1.0, 1.0), int(sr), format=fmt)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path

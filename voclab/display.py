@@ -165,7 +165,21 @@ def audio_html(y, sr: int, *, normalize: bool = True) -> str:
 
 
 def figure_png(fig, *, dpi: int = 80) -> str:
-    """Render a matplotlib figure to an ``<img>`` tag (base64 PNG) and close it."""
+    """Render a matplotlib figure to an ``<img>`` tag (base64 PNG) and close it.
+
+    Notebook: every notebook (the listening grid's spectrograms; widgets that redraw).
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    dpi : int
+        Resolution of the PNG.
+
+    Returns
+    -------
+    html : str
+        ``<img src="data:image/png;base64,...">``.
+    """
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()

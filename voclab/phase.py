@@ -27,13 +27,17 @@ __all__ = ["griffin_lim", "initial_phase"]
 def initial_phase(shape, *, init="random", seed: int = 0, dtype=torch.float32, device="cpu"):
     """Starting phase for Griffin-Lim, in radians.
 
+    Notebook: 01_phase_and_griffin_lim.
+
     Parameters
     ----------
     shape : tuple [shape=(..., freq, frames)]
         Shape of the magnitude.
     init : {"random", "zeros"} or array
         Uniform random phase in [0, 2π) drawn from a generator seeded with ``seed``
-        (the same on CPU and GPU), all zeros, or an explicit phase array.
+        (the same on CPU and GPU), all zeros, or an explicit phase array. A random phase
+        is drawn for the whole batch at once, so item ``i`` of a batch gets another phase
+        than the same magnitude alone; pass an array to control it per item.
     seed : int
         Seed for ``init="random"``.
 

@@ -129,6 +129,11 @@ def stft(
         raise ShapeError("stft() takes a real waveform; you passed a complex array (already an STFT?).")
     if t.ndim == 0 or t.shape[-1] == 0:
         raise EmptyAudioError("stft() needs a waveform with samples, got an empty array.")
+    if center and pad_mode == "reflect" and t.shape[-1] <= n_fft // 2:
+        raise EmptyAudioError(
+            f"a waveform of {t.shape[-1]} samples is too short to reflect-pad by n_fft // 2 = "
+            f"{n_fft // 2}; pass at least {n_fft // 2 + 1} samples or use pad_mode='constant'."
+        )
     if not center and t.shape[-1] < n_fft:
         raise ShapeError(
             f"a waveform of {t.shape[-1]} samples is shorter than n_fft={n_fft}; "
@@ -508,9 +513,12 @@ def _on(matrix: np.ndarray, like: torch.Tensor) -> torch.Tensor:
 def log_compress(mel, cfg: MelConfig = MelConfig()):
     """Apply the config's logarithm to a mel magnitude (see :class:`MelConfig`'s ``log``).
 
+    Notebook: 01_phase_and_griffin_lim (undoing it before the mel pseudo-inverse).
+
     Parameters
     ----------
     mel : array [shape=(..., n_mels, frames)], non-negative
+    cfg : MelConfig
 
     Returns
     -------
@@ -531,9 +539,12 @@ def log_compress(mel, cfg: MelConfig = MelConfig()):
 def log_decompress(log_mel, cfg: MelConfig = MelConfig()):
     """Undo :func:`log_compress` (values at the floor stay at the floor).
 
+    Notebook: 01_phase_and_griffin_lim.
+
     Parameters
     ----------
     log_mel : array [shape=(..., n_mels, frames)]
+    cfg : MelConfig
 
     Returns
     -------
@@ -594,11 +605,12 @@ def mel_spectrogram(y, cfg: MelConfig = MelConfig(), *, log: bool = True):
     t = t.to(_real_dtype(t))
     n = t.shape[-1]
     pad = (cfg.n_fft - cfg.hop_length) // 2
-    shortest = cfg.hop_length if not cfg.center else 1
-    if n < max(shortest, pad + 1 if cfg.pad_mode == "reflect" else 1):
+    reflect_pad = cfg.n_fft // 2 if cfg.center else pad  # reflect padding needs more samples than that
+    shortest = max(1 if cfg.center else cfg.hop_length, reflect_pad + 1 if cfg.pad_mode == "reflect" else 1)
+    if n < shortest:
         raise EmptyAudioError(
             f"a waveform of {n} samples is too short for this mel (n_fft={cfg.n_fft}, "
-            f"hop_length={cfg.hop_length}); pass at least {max(shortest, pad + 1)} samples."
+            f"hop_length={cfg.hop_length}, center={cfg.center}); pass at least {shortest} samples."
         )
     if not cfg.center:
         batch_shape = t.shape[:-1]
