@@ -474,3 +474,29 @@ def test_mel_spectrogram_rejects_scalars_and_complex():
         mel_spectrogram(np.float32(1.0))
     with pytest.raises(ShapeError):
         mel_spectrogram(np.zeros(4096, dtype=np.complex64))
+
+
+# --------------------------------------------------------------------------- FramedSTFT
+
+
+@pytest.mark.parametrize(
+    "n_fft, hop, win, center",
+    [(1024, 256, 1024, True), (512, 128, 400, True), (512, 100, 512, True), (256, 64, 256, False)],
+)
+def test_framed_stft_matches_stft_and_istft(n_fft, hop, win, center):
+    from voclab.spectral import FramedSTFT
+
+    y = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 4000))).float()
+    framed = FramedSTFT(n_fft=n_fft, hop_length=hop, win_length=win, center=center,
+                        dtype=torch.float32, device="cpu")
+    S = framed.forward(y)  # (batch, frames, freq)
+    expected = stft(y, n_fft=n_fft, hop_length=hop, win_length=win, center=center)
+    assert torch.allclose(S.transpose(1, 2), expected, atol=1e-4)
+    if center:  # torch.istft refuses center=False with a Hann window (its first sample is 0)
+        back = framed.inverse(S)
+        reference = istft(expected, n_fft=n_fft, hop_length=hop, win_length=win, center=center)
+        assert back.shape == reference.shape
+        assert torch.allclose(back, reference, atol=1e-5)
+    else:  # away from the edges the least-squares inverse gives the signal back
+        back = framed.inverse(S)
+        assert torch.allclose(back[:, n_fft:-n_fft], y[:, n_fft : back.shape[-1] - n_fft], atol=1e-5)

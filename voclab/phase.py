@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, ShapeError
-from .spectral import as_input_kind, as_tensor, istft, stft
+from .spectral import FramedSTFT, as_input_kind, as_tensor
 
 __all__ = ["griffin_lim", "initial_phase"]
 
@@ -163,36 +163,38 @@ def griffin_lim(
             f"n_fft={n_fft} gives {n_fft // 2 + 1} frequency bins but the magnitude has "
             f"{S.shape[-2]} (shape {tuple(S.shape)}). Is it transposed (frames, freq)?"
         )
-    settings = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, center=center)
+    win_length = win_length or n_fft
+    hop_length = hop_length or win_length // 4
+    framed = FramedSTFT(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                        center=center, dtype=S.dtype, device=S.device)
+    batch_shape = S.shape[:-2]
     phase = initial_phase(tuple(S.shape), init=init, seed=seed, dtype=S.dtype, device=S.device)
-    norm = torch.linalg.vector_norm(S, dim=(-2, -1)).clamp(min=1e-12)
+    # work in (batch, frames, freq): the layout FramedSTFT computes in, so no transposes per round
+    target = S.reshape(-1, *S.shape[-2:]).transpose(1, 2).contiguous()  # (batch, frames, freq)
+    phase = phase.reshape(-1, *S.shape[-2:]).transpose(1, 2)  # (batch, frames, freq)
+    norm = torch.linalg.vector_norm(target, dim=(-2, -1)).clamp(min=1e-12)
     history = []
-    eps = torch.finfo(S.dtype).tiny ** 0.5  # keeps |T| from being 0 where T is 0
 
     with torch.inference_mode():
-        angles = torch.polar(torch.ones_like(S), phase)  # e^{iφ}
+        angles = torch.polar(torch.ones_like(target), phase)  # e^{iφ}
         rebuilt = torch.zeros_like(angles)
         keep = momentum / (1 + momentum)
         for _ in range(n_iter):
             previous = rebuilt
-            rebuilt = stft(istft(S * angles, **settings), **settings)
-            if rebuilt.shape[-1] != S.shape[-1]:
-                raise ShapeError(
-                    f"the magnitude has {S.shape[-1]} frames but the STFT of its inverse has "
-                    f"{rebuilt.shape[-1]}: are hop_length and center the ones that made it?"
-                )
+            rebuilt = framed.forward(framed.inverse(target * angles))  # nearest consistent STFT
             if return_convergence:
-                history.append(_convergence(S, rebuilt, norm))
-            angles = rebuilt - keep * previous if momentum else rebuilt
-            angles = angles / (angles.abs() + eps)
-        y = istft(S * angles, length=length, **settings)
+                history.append(_convergence(target, rebuilt, norm))
+            # T / |T|, and 0 where T is exactly 0 (silence) instead of NaN
+            angles = torch.sgn(rebuilt - keep * previous if momentum else rebuilt)
+        y = framed.inverse(target * angles)  # (batch, samples)
         if return_convergence:
-            # measured on the untrimmed estimate, so every entry sees the same frames
-            final = y if length is None else istft(S * angles, **settings)
-            history.append(_convergence(S, stft(final, **settings), norm))
+            history.append(_convergence(target, framed.forward(y), norm))
+        if length is not None:
+            y = y[:, :length] if y.shape[-1] >= length else torch.nn.functional.pad(y, (0, length - y.shape[-1]))
+    y = y.reshape(*batch_shape, y.shape[-1])  # (..., samples)
     y = as_input_kind(y, to_numpy)
     if return_convergence:
-        return y, np.stack(history)
+        return y, np.stack(history).reshape(n_iter + 1, *batch_shape)
     return y
 
 

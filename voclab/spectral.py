@@ -28,6 +28,7 @@ from .errors import ConfigError, EmptyAudioError, MelMismatchError, ShapeError
 __all__ = [
     "stft",
     "istft",
+    "FramedSTFT",
     "magnitude_phase",
     "polar",
     "MelConfig",
@@ -225,6 +226,79 @@ def istft(
     )  # (batch, samples)
     y = y.reshape(*batch_shape, y.shape[-1])  # (..., samples)
     return as_input_kind(y, to_numpy)
+
+
+class FramedSTFT:
+    """An STFT/iSTFT pair for one setting, in the (batch, frames, freq) layout, for inner loops.
+
+    Same transform as :func:`stft` / :func:`istft` with ``pad_mode="constant"`` (tested to
+    agree), but the window, its overlap-added square and the framing are set up once and
+    frames stay on the last-but-one axis, so an iterative algorithm such as Griffin-Lim
+    does no transposes and no per-call set-up. Overlap-add is a few strided additions
+    when ``hop_length`` divides ``n_fft`` (the usual case), ``torch.nn.functional.fold``
+    otherwise.
+
+    Notebook: 01_phase_and_griffin_lim (the engine under :func:`voclab.phase.griffin_lim`).
+
+    Parameters
+    ----------
+    n_fft, hop_length, win_length : int
+        As in :func:`stft`.
+    center : bool
+        Frames centred on multiples of ``hop_length`` (zero padding of ``n_fft // 2``).
+    dtype : torch.dtype
+        Real dtype of the signals (float32 or float64).
+    device : str or torch.device
+
+    Examples
+    --------
+    >>> framed = FramedSTFT(n_fft=1024, hop_length=256, win_length=1024, center=True,
+    ...                     dtype=torch.float32, device="cpu")
+    >>> S = framed.forward(torch.zeros(2, 22050))     # (batch, frames, freq)
+    >>> S.shape, framed.inverse(S).shape
+    (torch.Size([2, 87, 513]), torch.Size([2, 22016]))
+    """
+
+    def __init__(self, *, n_fft: int, hop_length: int, win_length: int, center: bool,
+                 dtype: torch.dtype, device):
+        window = _window("hann", win_length, dtype, str(device))
+        left = (n_fft - win_length) // 2  # torch.stft centres a short window in the frame
+        self.window = torch.nn.functional.pad(window, (left, n_fft - win_length - left))
+        self.n_fft, self.hop_length, self.center = n_fft, hop_length, center
+        self._envelopes: dict[int, torch.Tensor] = {}
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) real → (batch, frames, 1 + n_fft // 2) complex."""
+        if self.center:
+            y = torch.nn.functional.pad(y, (self.n_fft // 2, self.n_fft // 2))
+        frames = y.unfold(-1, self.n_fft, self.hop_length)  # (batch, frames, n_fft)
+        return torch.fft.rfft(frames * self.window, dim=-1)
+
+    def _overlap_add(self, frames: torch.Tensor) -> torch.Tensor:
+        batch, n_frames, n_fft = frames.shape
+        hop = self.hop_length
+        if n_fft % hop == 0:
+            overlap = n_fft // hop
+            out = frames.new_zeros(batch, (n_frames + overlap - 1) * hop)
+            pieces = frames.reshape(batch, n_frames, overlap, hop)  # (batch, frames, overlap, hop)
+            for k in range(overlap):  # piece k of every frame lands k hops after the frame start
+                out[:, k * hop:(k + n_frames) * hop] += pieces[:, :, k, :].reshape(batch, n_frames * hop)
+            return out
+        length = (n_frames - 1) * hop + n_fft
+        folded = torch.nn.functional.fold(frames.transpose(1, 2), (1, length), (1, n_fft), stride=(1, hop))
+        return folded.reshape(batch, length)
+
+    def inverse(self, S: torch.Tensor) -> torch.Tensor:
+        """(batch, frames, 1 + n_fft // 2) complex → (batch, samples) real, least squares."""
+        n_frames = S.shape[-2]
+        if n_frames not in self._envelopes:  # Σ window², the normaliser of weighted overlap-add
+            envelope = self._overlap_add((self.window**2).expand(1, n_frames, -1))
+            self._envelopes[n_frames] = envelope.clamp(min=1e-11)
+        y = self._overlap_add(torch.fft.irfft(S, n=self.n_fft, dim=-1) * self.window)
+        y = y / self._envelopes[n_frames]
+        if self.center:
+            y = y[:, self.n_fft // 2 : y.shape[-1] - self.n_fft // 2]
+        return y
 
 
 def magnitude_phase(S):
