@@ -3,7 +3,7 @@
 The README's table of notebook times comes from this script (run on a 2-core CPU):
 
     python tools/time_notebooks.py --tier quick standard          # solutions/ and notebooks/
-    python tools/time_notebooks.py --tier standard solutions/01_phase_and_griffin_lim.ipynb
+    python tools/time_notebooks.py solutions/01_phase_and_griffin_lim.ipynb --tier full
 
 Each notebook runs in a fresh kernel, in a temporary copy of its folder, with
 ``VOCLAB_TIER`` set; nothing is written back. A notebook that raises stops the run.

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, ShapeError
-from .spectral import FramedSTFT, as_input_kind, as_tensor
+from .spectral import FramedSTFT, as_input_kind, as_tensor, frame_settings
 
 __all__ = ["griffin_lim", "initial_phase"]
 
@@ -157,14 +157,7 @@ def griffin_lim(
     if momentum > 1:
         warnings.warn(f"momentum={momentum} > 1 can make Griffin-Lim diverge.", stacklevel=2)
 
-    n_fft = n_fft or 2 * (S.shape[-2] - 1)
-    if S.shape[-2] != n_fft // 2 + 1:
-        raise ShapeError(
-            f"n_fft={n_fft} gives {n_fft // 2 + 1} frequency bins but the magnitude has "
-            f"{S.shape[-2]} (shape {tuple(S.shape)}). Is it transposed (frames, freq)?"
-        )
-    win_length = win_length or n_fft
-    hop_length = hop_length or win_length // 4
+    n_fft, hop_length, win_length = frame_settings(tuple(S.shape), n_fft, hop_length, win_length)
     framed = FramedSTFT(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
                         center=center, dtype=S.dtype, device=S.device)
     batch_shape = S.shape[:-2]

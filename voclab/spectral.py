@@ -29,6 +29,7 @@ __all__ = [
     "stft",
     "istft",
     "FramedSTFT",
+    "frame_settings",
     "magnitude_phase",
     "polar",
     "MelConfig",
@@ -158,6 +159,40 @@ def stft(
     return as_input_kind(S, to_numpy)
 
 
+def frame_settings(shape: tuple, n_fft: int | None, hop_length: int | None,
+                   win_length: int | None) -> tuple[int, int, int]:
+    """Fill in the defaults of an STFT's settings from a spectrogram's shape, and check them.
+
+    ``n_fft`` defaults to ``2 * (freq - 1)``, ``win_length`` to ``n_fft`` and ``hop_length``
+    to ``win_length // 4``, as in librosa.
+
+    Notebook: 01_phase_and_griffin_lim.
+
+    Parameters
+    ----------
+    shape : tuple [shape=(..., freq, frames)]
+        Shape of the (complex or magnitude) spectrogram.
+    n_fft, hop_length, win_length : int or None
+
+    Returns
+    -------
+    n_fft, hop_length, win_length : int
+
+    Raises
+    ------
+    voclab.errors.ShapeError
+        ``freq`` is not ``1 + n_fft // 2`` (a transposed array, or another n_fft).
+    """
+    n_fft = n_fft or 2 * (shape[-2] - 1)
+    if shape[-2] != n_fft // 2 + 1:
+        raise ShapeError(
+            f"n_fft={n_fft} gives {n_fft // 2 + 1} frequency bins but this spectrogram has "
+            f"{shape[-2]} (shape {shape}). Is it transposed (frames, freq)?"
+        )
+    win_length = win_length or n_fft
+    return n_fft, hop_length or win_length // 4, win_length
+
+
 def istft(
     S,
     *,
@@ -204,14 +239,7 @@ def istft(
         )
     if t.ndim < 2:
         raise ShapeError(f"istft() needs shape (..., freq, frames), got {tuple(t.shape)}.")
-    n_fft = n_fft or 2 * (t.shape[-2] - 1)
-    if t.shape[-2] != n_fft // 2 + 1:
-        raise ShapeError(
-            f"an STFT with n_fft={n_fft} has {n_fft // 2 + 1} frequency bins, "
-            f"this one has {t.shape[-2]}. Is the array transposed (frames, freq)?"
-        )
-    win_length = win_length or n_fft
-    hop_length = hop_length or win_length // 4
+    n_fft, hop_length, win_length = frame_settings(tuple(t.shape), n_fft, hop_length, win_length)
     batch_shape = t.shape[:-2]
     flat = t.reshape(-1, t.shape[-2], t.shape[-1])  # (batch, freq, frames)
     win = _window(window, win_length, _real_dtype(flat), str(flat.device))
