@@ -143,7 +143,7 @@ def _wav_base64(y: np.ndarray, sr: int, normalize: bool) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def audio_html(y, sr: int, *, normalize: bool = True) -> str:
+def audio_html(y, sr: int, *, normalize: bool = True, width: str | None = None) -> str:
     """An HTML ``<audio controls>`` element with the clip embedded as a 16-bit WAV.
 
     Notebook: 01_phase_and_griffin_lim.
@@ -155,13 +155,16 @@ def audio_html(y, sr: int, *, normalize: bool = True) -> str:
     normalize : bool
         Scale the peak to 0.9 so clips compare at equal loudness (default), as
         ``IPython.display.Audio`` does.
+    width : str, optional
+        A CSS width for the player, e.g. ``"100%"`` to fill a grid cell.
 
     Returns
     -------
     html : str
     """
     data = _wav_base64(y, sr, normalize)
-    return f'<audio controls preload="metadata" src="data:audio/wav;base64,{data}"></audio>'
+    style = f' style="width:{html.escape(width)}"' if width else ""
+    return f'<audio controls preload="metadata"{style} src="data:audio/wav;base64,{data}"></audio>'
 
 
 def figure_png(fig, *, dpi: int = 80) -> str:
@@ -272,7 +275,7 @@ def listening_grid(clips, sr: int | None = None, *, columns: int = 3, title: str
         cells.append(
             '<div style="border:1px solid #ddd;border-radius:6px;padding:6px;">'
             f'<div style="font-weight:600;font-size:0.9em;margin-bottom:4px">{html.escape(str(caption))}</div>'
-            f"{audio_html(y, int(clip_sr), normalize=normalize)}"
+            f"{audio_html(y, int(clip_sr), normalize=normalize, width='100%')}"
             f'<div style="font-size:0.75em;color:#666">{len(y) / clip_sr:.2f} s, {int(clip_sr)} Hz</div>'
             f"{image}</div>"
         )
