@@ -1,11 +1,21 @@
-"""The ``voclab`` command: ``voclab doctor`` checks that the course will run here.
+"""The ``voclab`` command.
 
-Later notebooks add ``voclab train`` and ``voclab vocode``.
+``voclab doctor``
+    Check that the course will run here.
+``voclab prepare SRC -o OUT`` / ``voclab prepare --mini-ljspeech -o OUT``
+    Make a training folder from any audio (or LJSpeech, or the offline mini-LJSpeech).
+``voclab train MODEL --config NAME --data DIR --out RUN_DIR``
+    Train a reference vocoder (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``.
+``voclab vocode CHECKPOINT INPUT... -o OUT_DIR``
+    Turn mels or recordings into audio with a checkpoint.
+
+Every mistake voclab detects is printed as one line ``voclab: ...`` with exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from importlib import metadata
@@ -89,12 +99,118 @@ def doctor(_args=None) -> int:
     return 0
 
 
+def train_command(args) -> int:
+    """``voclab train``: load the config, then run :func:`voclab.train.train`."""
+    from .errors import ConfigError
+    from .train import load_config, train
+
+    overrides = list(args.set or [])
+    if args.batch_size is not None:
+        overrides.append(f"batch_size={args.batch_size}")
+    if args.config is None and overrides and args.resume:
+        raise ConfigError("--set/--batch-size change the config, but a resumed run keeps its saved config; "
+                          "drop them, or start a new run with another --out.")
+    cfg = None
+    if args.config is not None or overrides:
+        cfg = load_config(args.model, args.config, overrides)
+    summary = train(
+        args.model, cfg, args.data, args.out, steps=args.steps, device=args.device, resume=args.resume,
+        bf16=args.bf16, compile=args.compile, log_every=args.log_every, val_every=args.val_every,
+        ckpt_every=args.ckpt_every, keep_last=args.keep_last, seed=args.seed, num_workers=args.num_workers,
+        val_clips=args.val_clips, normalize=not args.no_normalize, tensorboard=not args.no_tensorboard,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        best = f", best validation log-mel L1 {summary.best_val:.4f}" if summary.best_val is not None else ""
+        print(f"done: step {summary.step} in {summary.seconds:.1f} s ({summary.steps_per_second:.2f} steps/s)"
+              f"{best}; last checkpoint {summary.checkpoint}")
+    return 0
+
+
+def vocode_command(args) -> int:
+    """``voclab vocode``: checkpoint + inputs -> OUT_DIR/<name>.wav."""
+    from .vocode import vocode
+
+    for path in vocode(args.checkpoint, args.inputs, args.out, device=args.device):
+        print(path)
+    return 0
+
+
+def prepare_command(args) -> int:
+    """``voclab prepare``: a folder, LJSpeech, or the offline mini-LJSpeech -> a training folder."""
+    from .errors import ConfigError
+    from .prepare import prepare, prepare_mini_ljspeech
+
+    if args.mini_ljspeech == (args.src is not None):
+        raise ConfigError("pass either a source folder (voclab prepare SRC -o OUT) or --mini-ljspeech, not both/neither.")
+    if args.mini_ljspeech:
+        summary = prepare_mini_ljspeech(args.out, sample_rate=args.sample_rate, val_clips=args.val_clips,
+                                        force=args.force, limit=args.limit)
+        print(summary.licence)
+    else:
+        summary = prepare(args.src, args.out, sample_rate=args.sample_rate, val_clips=args.val_clips,
+                          force=args.force)
+    print(summary.describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voclab", description="The voclab neural-vocoder course.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     doctor_parser = commands.add_parser("doctor", help="check versions, device, widgets and data")
     doctor_parser.set_defaults(run=doctor)
+
+    tr = commands.add_parser(
+        "train", help="train a reference vocoder (resumable; DDP under torchrun)",
+        description="Train a reference vocoder. Multi-GPU: torchrun --nproc_per_node N -m voclab train ...",
+    )
+    tr.add_argument("model", metavar="MODEL", help="hifigan, melgan (or a module path of your own model)")
+    tr.add_argument("--config", metavar="NAME_OR_FILE",
+                    help="a shipped config (e.g. hifigan_v1) or a JSON file; default: the model's defaults "
+                         "(or, with --resume, the run's saved config)")
+    tr.add_argument("--set", metavar="KEY=VALUE", action="append",
+                    help="override a config field (repeatable); VALUE is JSON if it parses, else a string "
+                         "(--set batch_size=8 --set mel.fmax=null)")
+    tr.add_argument("--data", metavar="DIR", required=True, help="folder of audio, or one made by voclab prepare")
+    tr.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder: log, samples, checkpoints")
+    tr.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    tr.add_argument("--steps", type=int, metavar="N", help="train until this global step (default with --resume: the run's target)")
+    tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in RUN_DIR")
+    tr.add_argument("--bf16", action="store_true", help="bfloat16 autocast (GPU)")
+    tr.add_argument("--compile", action="store_true", help="torch.compile the networks (for CUDA)")
+    tr.add_argument("--batch-size", type=int, metavar="N", help="global batch size (same as --set batch_size=N)")
+    tr.add_argument("--log-every", type=int, default=10, metavar="N", help="log every N steps (10)")
+    tr.add_argument("--val-every", type=int, default=1000, metavar="N", help="validate every N steps (1000)")
+    tr.add_argument("--ckpt-every", type=int, default=5000, metavar="N", help="checkpoint every N steps (5000)")
+    tr.add_argument("--keep-last", type=int, default=3, metavar="N", help="step checkpoints kept, plus best.pt (3)")
+    tr.add_argument("--val-clips", type=int, default=2, metavar="N", help="whole clips held out for validation (2)")
+    tr.add_argument("--seed", type=int, metavar="N",
+                    help="initial weights, data order, crops (default: the config's seed, else 0)")
+    tr.add_argument("--num-workers", type=int, metavar="N",
+                    help="DataLoader worker processes (default: 0 on cpu, up to 4 per GPU)")
+    tr.add_argument("--no-normalize", action="store_true", help="do not peak-normalise files to 0.95")
+    tr.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
+    tr.set_defaults(run=train_command)
+
+    vo = commands.add_parser("vocode", help="mels or recordings -> audio with a checkpoint",
+                             description="Vocode audio files (analysis-synthesis) and .npz/.npy mels.")
+    vo.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, or RUN_DIR/best")
+    vo.add_argument("inputs", metavar="INPUT", nargs="+", help="audio files, .npz mels, .npy mels (+ .json settings)")
+    vo.add_argument("-o", "--out", metavar="OUT_DIR", required=True, help="where <name>.wav files go")
+    vo.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    vo.set_defaults(run=vocode_command)
+
+    pr = commands.add_parser("prepare", help="make a training folder (any audio, LJSpeech, mini-LJSpeech)",
+                             description="Resample audio to mono FLAC and write train/val lists and a manifest.")
+    pr.add_argument("src", metavar="SRC", nargs="?", help="a folder of audio, or LJSpeech-1.1/")
+    pr.add_argument("-o", "--out", metavar="OUT", required=True)
+    pr.add_argument("--sample-rate", type=int, default=22050, metavar="HZ", help="(22050)")
+    pr.add_argument("--val-clips", type=int, default=2, metavar="N", help="clips held out for validation (2)")
+    pr.add_argument("--mini-ljspeech", action="store_true",
+                    help="build the offline mini-LJSpeech from Debian's asterisk prompts (CC-BY-SA-3.0)")
+    pr.add_argument("--limit", type=int, metavar="N", help="with --mini-ljspeech: only the first N prompts")
+    pr.add_argument("--force", action="store_true", help="replace an earlier voclab prepare output in OUT")
+    pr.set_defaults(run=prepare_command)
     return parser
 
 

@@ -46,3 +46,11 @@ class ConfigError(VoclabError, ValueError):
 
 class DataError(VoclabError, ValueError):
     """Shipped data is missing, unknown or does not match its manifest."""
+
+
+class CheckpointError(VoclabError, ValueError):
+    """A checkpoint is missing, damaged, foreign, or does not fit the run it is given to."""
+
+
+class TrainingError(VoclabError, RuntimeError):
+    """Training cannot go on (a loss became NaN, the run folder holds another run)."""
