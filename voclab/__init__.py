@@ -12,6 +12,11 @@ module                 notebook
 ``voclab.display``     all - plots and the listening grid
 ``voclab.data``        all - shipped clips, mini-NSynth, test signals
 ``voclab.checks``      all - ``voclab.check``: the exercise checks
+``voclab.models``      06, 07 - reference vocoders (MelGAN, HiFi-GAN V1/V2/V3)
+``voclab.train``       06, 07 - ``voclab train``: the shared training loop
+``voclab.checkpoint``  06, 07 - atomic checkpoints that carry config and mel
+``voclab.vocode``      06, 07 - ``voclab vocode``: checkpoints to audio
+``voclab.prepare``     06, 07 - ``voclab prepare``: folders of audio to training sets
 =====================  ==========================================================
 """
 
