@@ -1,0 +1,220 @@
+"""Tests of notebook 06's exercise specifications (voclab/checks/nb06.py).
+
+For every exercise: voclab's reference passes its own check, a stub that raises
+NotImplementedError is "not done" (and the reference is handed back), each listed
+mistake is recognised by its message, and a correct solution written differently from
+the reference passes too. The references the spec module builds itself are compared
+with the parts of voclab.models.melgan they stand for.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+
+from voclab import checks
+from voclab.checks import check_exercise, get_exercise, nb06
+from voclab.models import melgan
+
+EXERCISES = [
+    "upsample_layer",
+    "ResidualBlock",
+    "downsample",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "feature_matching_loss",
+]
+
+MISTAKES = [(name, index) for name in EXERCISES for index in range(len(get_exercise(name).mistakes))]
+
+
+def test_every_exercise_of_the_notebook_is_registered():
+    registered = {name for name, exercise in checks.EXERCISES.items() if exercise.notebook == "06_melgan"}
+    assert registered == set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_reference_passes(name):
+    exercise = get_exercise(name)
+    result = check_exercise(name, exercise.reference)
+    assert result.status == "passed", result.message
+    assert result.n_cases >= 4
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError("Exercise: replace this line with your code")
+
+
+class _StubBlock(nn.Module):
+    def __init__(self, channels, dilation):
+        super().__init__()
+        raise NotImplementedError("Exercise __init__: replace this line with your code")
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_stub_is_not_done_and_hands_back_the_reference(name):
+    stub = _StubBlock if name == "ResidualBlock" else _stub
+    result = check_exercise(name, stub)
+    assert result.status == "not done", result.message
+    assert "not done yet" in result.message
+    if name == "ResidualBlock":
+        assert result.use is melgan.ResnetBlock  # a class comes back as itself
+    else:
+        assert result.use(*get_exercise(name).cases()[0].args) is not None
+
+
+@pytest.mark.parametrize("name,index", MISTAKES, ids=[f"{n}-{i}" for n, i in MISTAKES])
+def test_each_listed_mistake_is_recognised(name, index):
+    wrong, message = get_exercise(name).mistakes[index]
+    result = check_exercise(name, wrong)
+    assert result.status == "failed"
+    assert message in result.message, result.message
+
+
+# --------------------------------------------------------------------------- the references are MelGAN's
+
+
+def test_upsample_reference_is_the_generators_stage():
+    G = melgan.Generator()
+    stages = [m for m in G.model if isinstance(m, nn.ConvTranspose1d)]
+    channels = 512
+    for conv, ratio in zip(stages, [8, 8, 2, 2]):
+        ours = nb06._upsample_layer(channels, ratio)
+        assert isinstance(ours[0], nn.LeakyReLU) and ours[0].negative_slope == 0.2
+        mine = ours[1]
+        for attribute in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding"):
+            assert getattr(mine, attribute) == getattr(conv, attribute), attribute
+        channels //= 2
+
+
+@pytest.mark.parametrize("ratio", [2, 3, 4, 5, 8])
+@pytest.mark.parametrize("frames", [1, 4, 7])
+def test_upsample_output_is_ratio_times_longer(ratio, frames):
+    out = nb06._upsample_layer(4, ratio)(torch.randn(1, 4, frames))
+    assert out.shape == (1, 2, ratio * frames)
+
+
+def test_assembling_the_references_in_order_gives_melgans_generator():
+    """The notebook builds the generator from the learner's parts and compares: seeded alike, equal."""
+    def build():
+        channels = 512
+        layers = [nn.ReflectionPad1d(3), weight_norm(nn.Conv1d(80, channels, kernel_size=7))]
+        for ratio in [8, 8, 2, 2]:
+            layers.append(nb06._upsample_layer(channels, ratio))
+            channels //= 2
+            layers += [melgan.ResnetBlock(channels, 3 ** j) for j in range(3)]
+        layers += [nn.LeakyReLU(0.2), nn.ReflectionPad1d(3), weight_norm(nn.Conv1d(channels, 1, kernel_size=7)),
+                   nn.Tanh()]
+        return nn.Sequential(*layers)
+
+    mel = torch.randn(1, 80, 6)
+    torch.manual_seed(3)
+    mine = build()
+    torch.manual_seed(3)
+    reference = melgan.Generator()
+    with torch.no_grad():
+        torch.testing.assert_close(mine(mel), reference(mel))
+    assert melgan.count_parameters(mine) == melgan.count_parameters(reference) == 4_260_257
+
+
+def test_downsample_reference_is_the_discriminators():
+    x = torch.randn(2, 1, 101)
+    torch.testing.assert_close(nb06._downsample(x), melgan.Discriminator(num_D=2).downsample(x))
+
+
+def test_loss_inputs_are_shaped_like_discriminator_outputs():
+    real = nb06._maps(1)
+    d = melgan.Discriminator()
+    with torch.no_grad():
+        outputs = d(torch.zeros(1, 1, 2048))
+    assert len(real) == len(outputs) == 3
+    for mine, theirs in zip(real, outputs):
+        assert len(mine) == len(theirs) == 7
+        assert [m.shape[-1] for m in mine] == [t.shape[-1] for t in theirs]
+        assert mine[-1].shape[1] == theirs[-1].shape[1] == 1
+
+
+def test_hinge_case_beyond_the_margins_is_zero():
+    real, fake = get_exercise("hinge_discriminator_loss").cases()[1].args
+    assert melgan.discriminator_loss(real, fake).item() == 0.0
+
+
+# --------------------------------------------------------------------------- other correct solutions pass
+
+
+def _old_style_weight_norm(module):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.nn.utils.weight_norm is deprecated, still correct
+        return torch.nn.utils.weight_norm(module)
+
+
+class _OtherResidualBlock(nn.Module):
+    """Written differently: F.pad in forward, the old weight-norm API, no Sequential."""
+
+    def __init__(self, channels, dilation):
+        super().__init__()
+        self.dilation = dilation
+        self.conv = _old_style_weight_norm(nn.Conv1d(channels, channels, 3, dilation=dilation))
+        self.mix = _old_style_weight_norm(nn.Conv1d(channels, channels, 1))
+        self.skip = _old_style_weight_norm(nn.Conv1d(channels, channels, 1))
+
+    def forward(self, x):
+        h = F.pad(F.leaky_relu(x, 0.2), (self.dilation, self.dilation), mode="reflect")
+        return self.mix(F.leaky_relu(self.conv(h), 0.2)) + self.skip(x)
+
+
+def _other_upsample_layer(in_channels, ratio):
+    conv = nn.ConvTranspose1d(in_channels, in_channels // 2, 2 * ratio, ratio,
+                              padding=(ratio + 1) // 2, output_padding=ratio % 2)
+    return nn.Sequential(nn.LeakyReLU(negative_slope=0.2), _old_style_weight_norm(conv))
+
+
+def _other_downsample(x):
+    return nn.AvgPool1d(4, 2, 1, count_include_pad=False)(x)
+
+
+def _other_hinge_d(real_scores, fake_scores):
+    total = torch.zeros(())
+    for real, fake in zip(real_scores, fake_scores):
+        total = total + torch.clamp(1 - real[-1], min=0).mean() + torch.clamp(1 + fake[-1], min=0).mean()
+    return total
+
+
+def _other_hinge_g(fake_scores):
+    return -torch.stack([scale[-1].mean() for scale in fake_scores]).sum()
+
+
+def _other_fm(real_features, fake_features, n_layers_D=4):
+    weight = 4 / (n_layers_D + 1) / len(real_features)
+    return sum(weight * (f - r.detach()).abs().mean()
+               for real, fake in zip(real_features, fake_features)
+               for r, f in zip(real[:-1], fake[:-1]))
+
+
+@pytest.mark.parametrize("name,solution", [
+    ("upsample_layer", _other_upsample_layer),
+    ("ResidualBlock", _OtherResidualBlock),
+    ("downsample", _other_downsample),
+    ("hinge_discriminator_loss", _other_hinge_d),
+    ("hinge_generator_loss", _other_hinge_g),
+    ("feature_matching_loss", _other_fm),
+])
+def test_a_correct_solution_written_differently_passes(name, solution):
+    result = check_exercise(name, solution)
+    assert result.status == "passed", result.message
+    assert result.use is solution
+
+
+def test_a_loss_returned_as_a_float_is_refused():
+    result = check_exercise("hinge_generator_loss", lambda fake: float(_other_hinge_g(fake)))
+    assert result.status == "failed" and "torch tensor" in result.message
+
+
+def test_a_module_exercise_that_returns_no_module_says_so():
+    result = check_exercise("upsample_layer", lambda c, r: None)
+    assert result.status == "failed" and "nn.Module" in result.message
