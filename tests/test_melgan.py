@@ -288,3 +288,21 @@ def test_validation_audio():
     G = melgan.build(cfg)["generator"]
     audio = melgan.validation_audio(G, fake_batch(cfg)["mel"])
     assert audio.shape == (2, 1, cfg.segment_size) and not audio.requires_grad
+
+
+def test_remove_weight_norm_on_a_deep_copy_leaves_the_original_working():
+    # parametrized modules of a deep copy share their class with the original's; folding the
+    # copy's weight norm must not delete the original's `weight`
+    import copy
+
+    from voclab.models import remove_weight_norm
+
+    torch.manual_seed(0)
+    generator = melgan.Generator(ngf=8)
+    mel = torch.randn(1, 80, 6)
+    with torch.no_grad():
+        before = generator(mel)
+        folded = remove_weight_norm(copy.deepcopy(generator))
+        assert torch.allclose(generator(mel), before)
+        assert torch.allclose(folded(mel), before, atol=1e-5)
+    assert not any(hasattr(m, "parametrizations") for m in folded.modules())

@@ -93,6 +93,11 @@ def remove_weight_norm(module):
         if parametrizations is not None and "weight" in parametrizations:
             kinds = {type(p).__name__ for p in parametrizations["weight"]}
             if kinds == {"_WeightNorm"}:
+                # A deep copy shares its parametrized class with the original, and removal deletes
+                # the `weight` property from that class: give this module a class of its own first.
+                shared = type(child)
+                own = {k: v for k, v in vars(shared).items() if k not in ("__dict__", "__weakref__")}
+                child.__class__ = type(shared.__name__, shared.__bases__, own)
                 parametrize.remove_parametrizations(child, "weight", leave_parametrized=True)
         for hook in list(getattr(child, "_forward_pre_hooks", {}).values()):
             if type(hook).__name__ == "WeightNorm":
