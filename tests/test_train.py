@@ -42,8 +42,8 @@ from voclab.errors import (
     TrainingError,
     VoclabError,
 )
-from voclab.models import MODELS
-from voclab.spectral import MelConfig
+from voclab.models import MODELS, get_model
+from voclab.spectral import MelConfig, mel_spectrogram
 from voclab.train import load_config, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,6 +190,25 @@ def test_segments_crop_pad_normalise_and_are_reproducible(tmp_path):
     assert torch.equal(again[0]["audio"], data[0]["audio"])
     with pytest.raises(DataError, match="multiple of the mel's hop_length"):
         AudioSegments(paths, mel, 2000)
+
+
+def test_melgan_random_gain_scales_audio_and_mel_together(tmp_path):
+    paths = make_clips(tmp_path, n=1, seconds=0.3)
+    mel = MelConfig.preset("melgan")
+    plain = AudioSegments(paths, mel, 2048, seed=3)
+    gained = AudioSegments(paths, mel, 2048, seed=3, gain_range=(0.3, 1.0))
+    gains = []
+    for epoch in range(8):
+        plain.set_epoch(epoch)
+        gained.set_epoch(epoch)
+        a, b = plain[0], gained[0]
+        gain = float(b["audio"].abs().max() / a["audio"].abs().max())
+        assert torch.allclose(b["audio"], gain * a["audio"], atol=1e-6)  # the same crop, scaled
+        expected_mel = mel_spectrogram(b["audio"][0].numpy(), mel)[:, :8]
+        assert np.allclose(b["mel"].numpy(), expected_mel, atol=1e-5)  # the mel of the scaled clip
+        gains.append(gain)
+    assert all(0.3 <= g <= 1.0 for g in gains) and max(gains) - min(gains) > 0.1
+    assert get_model("melgan").Config().random_gain == (0.3, 1.0)
 
 
 def test_a_broken_file_costs_a_warning_not_the_run(toy, tmp_path):

@@ -215,6 +215,9 @@ class AudioSegments(torch.utils.data.Dataset):
         Samples per segment; a multiple of ``mel.hop_length``.
     normalize : bool
         Peak-normalise each whole file to 0.95 before cropping (HiFi-GAN; on by default).
+    gain_range : (float, float) or None
+        Scale each segment by a gain drawn uniformly from this range (MelGAN's data
+        augmentation, (0.3, 1.0)); the mel is computed after the gain. ``None``: no gain.
     seed : int
     min_items : int
         Smallest number of items per epoch (files are cycled to reach it).
@@ -231,7 +234,7 @@ class AudioSegments(torch.utils.data.Dataset):
     """
 
     def __init__(self, files, mel: MelConfig, segment_size: int, *, normalize: bool = True,
-                 seed: int = 0, min_items: int = 1, cache_mb: float = 1024.0):
+                 gain_range: tuple[float, float] | None = None, seed: int = 0, min_items: int = 1, cache_mb: float = 1024.0):
         if segment_size % mel.hop_length:
             raise DataError(
                 f"segment_size={segment_size} is not a multiple of the mel's hop_length="
@@ -244,6 +247,7 @@ class AudioSegments(torch.utils.data.Dataset):
         self.mel = mel
         self.segment_size = int(segment_size)
         self.normalize = normalize
+        self.gain_range = None if gain_range is None else (float(gain_range[0]), float(gain_range[1]))
         self.seed = int(seed)
         self.min_items = int(min_items)
         self.epoch = 0
@@ -316,6 +320,8 @@ class AudioSegments(torch.utils.data.Dataset):
             segment = y[start:start + T]
         else:  # zero-pad short clips at the end, as HiFi-GAN does
             segment = np.pad(y, (0, T - len(y)))
+        if self.gain_range is not None:
+            segment = segment * np.float32(rng.uniform(*self.gain_range))
         frames = T // self.mel.hop_length
         # center=True presets make one more frame; the generator needs exactly T // hop
         log_mel = mel_spectrogram(segment, self.mel)[:, :frames]

@@ -790,7 +790,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     # ---- data: random segments for training, whole clips for validation
     train_files, val_files = split_files(data_dir, val_clips)
     dataset = AudioSegments(train_files, mel, cfg.segment_size, normalize=normalize, seed=seed,
-                            min_items=cfg.batch_size)
+                            gain_range=getattr(cfg, "random_gain", None), min_items=cfg.batch_size)
     if state is not None and train_info.get("train_files", len(dataset.files)) != len(dataset.files):
         warnings.warn(
             f"the run trained on {train_info['train_files']} files, the data folder now gives "

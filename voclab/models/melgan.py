@@ -102,6 +102,10 @@ class Config:
         Adam betas (0.5, 0.9).
     lambda_feat : float
         Weight of the feature-matching loss (10).
+    random_gain : tuple of float or None
+        Each training clip is scaled by a gain drawn uniformly from this range, (0.3, 1.0) as in
+        the official data loader (after peak normalisation to 0.95), so the generator meets
+        quiet speech too. ``None`` turns it off.
     mel : str or dict or MelConfig
         A :data:`~voclab.spectral.MEL_PRESETS` name (``"melgan"``: 22050 Hz, 1024/256/1024,
         80 mels, 0–11025 Hz, log10 with floor 1e-5) or a :class:`MelConfig` dict.
@@ -129,11 +133,14 @@ class Config:
     learning_rate: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.9)
     lambda_feat: float = 10.0
+    random_gain: tuple[float, float] | None = (0.3, 1.0)
     mel: Any = "melgan"
 
     def __post_init__(self):
         self.ratios = [int(r) for r in self.ratios]
         self.betas = tuple(float(b) for b in self.betas)  # JSON gives a list
+        if self.random_gain is not None:
+            self.random_gain = tuple(float(g) for g in self.random_gain)
         mel = self.mel_config  # raises ConfigError for an unknown preset or field
         problems = []
         if not self.ratios or any(r < 2 for r in self.ratios):
@@ -150,6 +157,9 @@ class Config:
             problems.append(f"ndf must be a positive multiple of 4 (groups = ndf // 4), got {self.ndf}")
         if self.n_layers_D < 1 or self.num_D < 1 or self.downsamp_factor < 1:
             problems.append("n_layers_D, num_D and downsamp_factor must be >= 1")
+        if self.random_gain is not None and not (
+                len(self.random_gain) == 2 and 0 < self.random_gain[0] <= self.random_gain[1]):
+            problems.append(f"random_gain must be (low, high) with 0 < low <= high, or null; got {self.random_gain}")
         if self.segment_size <= 0 or self.segment_size % mel.hop_length:
             problems.append(
                 f"segment_size={self.segment_size} must be a positive multiple of the mel "
@@ -177,6 +187,8 @@ class Config:
         """The fields as plain JSON types (what ``voclab/configs/melgan.json`` holds)."""
         out = dataclasses.asdict(self)
         out["betas"] = list(self.betas)
+        if self.random_gain is not None:
+            out["random_gain"] = list(self.random_gain)
         if isinstance(self.mel, MelConfig):
             out["mel"] = self.mel.to_dict()
         return out
