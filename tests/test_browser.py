@@ -41,6 +41,7 @@ ENV = {"VOCLAB_TIER": "quick"}
 NOTEBOOKS = {
     "fixture": (FIXTURE, 120, 30),
     "solution01": (SOLUTION, 300, 120),
+    "solution02": (REPO / "solutions" / "02_dilated_convolutions.ipynb", 300, 60),
 }
 
 pytestmark = [

@@ -1,0 +1,173 @@
+"""Tests of notebook 02's exercise specifications (voclab/checks/nb02.py).
+
+For every exercise: voclab's reference passes its own check, a stub that raises
+NotImplementedError is "not done" (and the reference is handed back), each listed
+mistake is recognised by its message, and a correct solution written differently from
+the reference passes too.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from voclab import checks, receptive_field
+from voclab.checks import check_exercise, get_exercise
+
+EXERCISES = ["causal_pad", "DilatedCausalStack", "receptive_field", "empirical_receptive_field"]
+
+MISTAKES = [(name, index) for name in EXERCISES for index in range(len(get_exercise(name).mistakes))]
+
+
+def test_every_exercise_of_the_notebook_is_registered():
+    registered = {name for name, exercise in checks.EXERCISES.items()
+                  if exercise.notebook == "02_dilated_convolutions"}
+    assert registered == set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_reference_passes(name):
+    result = check_exercise(name, get_exercise(name).reference)
+    assert result.status == "passed", result.message
+    assert result.n_cases >= 5
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError("Exercise: replace this line with your code")
+
+
+class _StubStack(nn.Module):
+    def __init__(self, channels, kernel_size, dilations):
+        super().__init__()
+        raise NotImplementedError("Exercise __init__: replace this line with your code")
+
+
+class _StubForward(nn.Module):
+    """__init__ written, forward still the stub: not done either."""
+
+    def __init__(self, channels, kernel_size, dilations):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(channels, channels, kernel_size, dilation=d) for d in dilations)
+
+    def forward(self, x):
+        raise NotImplementedError("Exercise forward: replace this line with your code")
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_stub_is_not_done_and_hands_back_the_reference(name):
+    stub = _StubStack if name == "DilatedCausalStack" else _stub
+    result = check_exercise(name, stub)
+    assert result.status == "not done", result.message
+    assert "not done yet" in result.message
+    if name == "DilatedCausalStack":
+        assert result.use is receptive_field.DilatedCausalStack  # a class comes back as itself
+        assert check_exercise(name, _StubForward).status == "not done"
+    else:
+        case = get_exercise(name).cases()[0]
+        assert result.use(*case.args, **case.kwargs) is not None
+
+
+@pytest.mark.parametrize("name,index", MISTAKES, ids=[f"{n}-{i}" for n, i in MISTAKES])
+def test_each_listed_mistake_is_recognised(name, index):
+    wrong, message = get_exercise(name).mistakes[index]
+    result = check_exercise(name, wrong)
+    assert result.status == "failed"
+    assert message in result.message, result.message
+
+
+def test_the_checks_leave_the_learners_random_state_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    check_exercise("empirical_receptive_field", get_exercise("empirical_receptive_field").reference)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_a_stack_that_is_not_a_module_says_so():
+    result = check_exercise("DilatedCausalStack", lambda c, k, d: None)
+    assert result.status == "failed" and "nn.Module" in result.message
+
+
+def test_the_measured_fields_agree_with_the_formula():
+    """Every module the empirical check measures has the field the formula predicts."""
+    expected = [(-15, 0), (-26, 0), (-12, 12), (-13, 13), (-4, 4)]
+    formula = [receptive_field.receptive_field(2, [1, 2, 4, 8]), receptive_field.receptive_field(3, [1, 3, 9]),
+               receptive_field.receptive_field(3, [1, 1, 3, 1, 5, 1]),
+               receptive_field.receptive_field([3, 1] * 3, [1, 1, 3, 1, 9, 1]), receptive_field.receptive_field(3, [4])]
+    exercise = get_exercise("empirical_receptive_field")
+    for case, want, size in zip(exercise.cases(), expected, formula, strict=True):
+        first, last = exercise.reference(*case.args)
+        assert (first, last) == want and last - first + 1 == size
+
+
+# --------------------------------------------------------------------------- other correct solutions pass
+
+
+def _other_causal_pad(x, kernel_size, dilation=1):
+    zeros = x.new_zeros(*x.shape[:-1], (kernel_size - 1) * dilation)
+    return torch.cat([zeros, x], dim=-1)
+
+
+class _OtherStack(nn.Module):
+    """Written differently: each conv pads both sides itself and the extra right end is cut off."""
+
+    def __init__(self, channels, kernel_size, dilations):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel_size, dilation=d, padding=(kernel_size - 1) * d) for d in dilations)
+
+    def forward(self, x):
+        for conv in self.convs:
+            length = x.shape[-1]
+            x = torch.tanh(conv(x))[..., :length]  # the first `length` outputs see no future sample
+        return x
+
+
+def _other_receptive_field(kernel_size, dilations):
+    kernels = [kernel_size] * len(dilations) if isinstance(kernel_size, int) else list(kernel_size)
+    field = 1
+    for k, d in zip(kernels, dilations):
+        field += (k - 1) * d
+    return field
+
+
+def _other_empirical(module, length, in_channels):
+    """An impulse test: nudge the middle input sample and see which outputs move."""
+    module = module.double().eval()
+    x = torch.randn(1, in_channels, length, dtype=torch.float64)
+    centre = length // 2
+    nudged = x.clone()
+    nudged[..., centre] += 1e-3
+    with torch.no_grad():
+        moved = (module(nudged) - module(x)).abs().sum(dim=(0, 1)).nonzero().flatten()
+    # output o moves when input `centre` lies in its field, i.e. centre - o ∈ [first, last]
+    return centre - int(moved[-1]), centre - int(moved[0])
+
+
+@pytest.mark.parametrize("name,solution", [
+    ("causal_pad", _other_causal_pad),
+    ("DilatedCausalStack", _OtherStack),
+    ("DilatedCausalStack", receptive_field.DilatedCausalStack),
+    ("receptive_field", _other_receptive_field),
+    ("empirical_receptive_field", _other_empirical),
+])
+def test_a_correct_solution_written_differently_passes(name, solution):
+    result = check_exercise(name, solution)
+    assert result.status == "passed", result.message
+
+
+def test_a_stack_built_from_causal_conv1d_passes():
+    class Stack(nn.Module):
+        def __init__(self, channels, kernel_size, dilations):
+            super().__init__()
+            self.layers = nn.ModuleList(receptive_field.CausalConv1d(channels, channels, kernel_size, d)
+                                        for d in dilations)
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = F.tanh(layer(x))
+            return x
+
+    assert check_exercise("DilatedCausalStack", Stack).status == "passed"

@@ -1,0 +1,294 @@
+"""Exercise checks of notebook 02, dilated convolutions and receptive fields.
+
+The learner writes causal padding (``causal_pad``), a stack of dilated causal
+convolutions (``DilatedCausalStack``), the receptive-field formula
+(``receptive_field``) and a receptive field measured with gradients
+(``empirical_receptive_field``), which must agree with the formula.
+
+The stack is checked as the modules of notebooks 06 and 07: the engine seeds the random
+generators before every call, the ``run`` function builds the learner's module and
+voclab's, feeds both the same input and compares the outputs and the number of trainable
+numbers. Seeded weights agree when the convolutions are created in the order of the
+dilations, with ``nn.Conv1d``'s own initialisation (``CausalConv1d`` is an ``nn.Conv1d``).
+
+The references are :mod:`voclab.receptive_field`'s own functions.
+
+Notebook: 02_dilated_convolutions.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import receptive_field as rf
+from . import Case, Exercise, register
+
+NOTEBOOK = "02_dilated_convolutions"
+
+#: float32 convolutions: sums in another order are fine
+_MODULE_TOLERANCE = dict(rtol=1e-4, atol=1e-5)
+_EXACT = dict(rtol=0, atol=0)
+
+
+def _randn(*shape, seed: int, dtype=torch.float32) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+# =========================================================================== exercise 1: causal_pad
+
+
+def _pad_variant(where):
+    def wrong(x, kernel_size, dilation=1):
+        k, d = kernel_size, dilation
+        p = (k - 1) * d
+        if where == "replicate":
+            return F.pad(x, (p, 0), mode="replicate")
+        pad = {"right": (0, p), "same": (p // 2, p - p // 2), "both": (p, p),
+               "no dilation": (k - 1, 0), "k*d": (k * d, 0)}[where]
+        return F.pad(x, pad)
+    return wrong
+
+
+def _pad_cases():
+    return [
+        Case("2 clips of 3 channels, 10 samples, kernel 3, dilation 2 (4 zeros)", (_randn(2, 3, 10, seed=1), 3, 2)),
+        Case("kernel 2, dilation 1 (WaveNet's first layer: one zero)", (_randn(1, 1, 8, seed=2), 2, 1)),
+        Case("kernel 2, dilation 8 (dilation given by keyword)", (_randn(1, 2, 12, seed=3), 2), dict(dilation=8)),
+        Case("kernel 1 (a 1×1 conv needs no padding)", (_randn(1, 4, 5, seed=4), 1, 1)),
+        Case("kernel 5, dilation 3, a signal shorter than the padding", (_randn(1, 1, 6, seed=5), 5, 3)),
+        Case("float64, one sample", (_randn(1, 1, 1, seed=6, dtype=torch.float64), 3, 4)),
+    ]
+
+
+register(Exercise(
+    name="causal_pad",
+    notebook=NOTEBOOK,
+    reference=rf.causal_pad,
+    cases=_pad_cases,
+    reference_name="voclab.receptive_field.causal_pad",
+    hint="A conv with kernel k and dilation d spans (k − 1)·d + 1 samples: put (k − 1)·d zeros on the left, "
+         "none on the right: F.pad(x, ((kernel_size − 1) * dilation, 0)).",
+    compare=_EXACT,
+    mistakes=[
+        (_pad_variant("right"),
+         "you padded on the right: then output t sees inputs t … t + (k−1)·d, the future. Causal padding goes on the left"),
+        (_pad_variant("same"),
+         ("you split the padding between both sides ('same' padding): output t then sees (k−1)·d/2 samples of the "
+          "future. Put all (k−1)·d zeros on the left")),
+        (_pad_variant("both"),
+         "you padded both sides with (k−1)·d: the output grows by (k−1)·d and sees the future; pad the left side only"),
+        (_pad_variant("no dilation"),
+         ("you padded k − 1 zeros: that is right for dilation 1 only. A dilated conv spans (k−1)·d + 1 samples, "
+          "so it needs (k−1)·d zeros")),
+        (_pad_variant("k*d"),
+         "you padded k·d zeros, d too many: the conv spans (k−1)·d + 1 samples, so (k−1)·d zeros keep the length"),
+        (_pad_variant("replicate"),
+         "you repeated the first sample (replicate); the past before the signal is silence: pad with zeros"),
+    ],
+))
+
+
+# =========================================================================== exercise 2: DilatedCausalStack
+
+
+def _run_stack(build, channels, kernel_size, dilations, *, x):
+    """Build ``build(channels, kernel_size, dilations)`` (seeded by the engine), run it on ``x``."""
+    module = build(channels, kernel_size, dilations)
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected an nn.Module, got {type(module).__name__} — a class whose instances are modules")
+    with torch.no_grad():
+        y = module(x)
+    return {"output": y, "parameters": sum(p.numel() for p in module.parameters() if p.requires_grad)}
+
+
+class _StackVariant(nn.Module):
+    """A wrong stack: the reference with one ingredient changed (same weights, same order)."""
+
+    def __init__(self, channels, kernel_size, dilations, *, padding="causal", dilate=True,
+                 activation=torch.tanh, where="after"):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(channels, channels, kernel_size, dilation=d if dilate else 1)
+                                   for d in dilations)
+        self.padding, self.activation, self.where = padding, activation, where
+
+    def forward(self, x):
+        for conv in self.convs:
+            k, d = conv.kernel_size[0], conv.dilation[0]
+            p = (k - 1) * d
+            pad = {"causal": (p, 0), "future": (0, p), "same": (p // 2, p - p // 2), "no dilation": (k - 1, 0)}
+            if self.where == "before":
+                x = self.activation(x)
+            x = conv(F.pad(x, pad[self.padding]))
+            if self.where == "after":
+                x = self.activation(x)
+        return self.activation(x) if self.where == "end" else x
+
+
+def _stack_variant(**changes):
+    def build(channels, kernel_size, dilations):
+        return _StackVariant(channels, kernel_size, dilations, **changes)
+    return build
+
+
+def _stack_cases():
+    return [
+        Case("4 channels, kernel 2, dilations (1, 2, 4, 8) — WaveNet's pattern, 40 samples",
+             (4, 2, [1, 2, 4, 8]), dict(x=_randn(2, 4, 40, seed=11))),
+        Case("3 channels, kernel 3, dilations (1, 3, 9)", (3, 3, [1, 3, 9]), dict(x=_randn(1, 3, 30, seed=12))),
+        Case("2 channels, kernel 5, dilations (2, 4), 12 samples (shorter than the receptive field)",
+             (2, 5, [2, 4]), dict(x=_randn(1, 2, 12, seed=13))),
+        Case("2 channels, kernel 2, a single layer with dilation 1", (2, 2, [1]), dict(x=_randn(1, 2, 6, seed=14))),
+        Case("1 channel, kernel 3, four layers of dilation 1", (1, 3, [1, 1, 1, 1]), dict(x=_randn(3, 1, 20, seed=15))),
+    ]
+
+
+register(Exercise(
+    name="DilatedCausalStack",
+    notebook=NOTEBOOK,
+    reference=rf.DilatedCausalStack,
+    cases=_stack_cases,
+    run=_run_stack,
+    reference_name="voclab.receptive_field.DilatedCausalStack",
+    hint="__init__: self.convs = nn.ModuleList(nn.Conv1d(channels, channels, kernel_size, dilation=d) for d in "
+         "dilations) (no padding of their own). forward: for each conv, x = torch.tanh(conv(causal_pad(x, k, d))).",
+    compare=_MODULE_TOLERANCE,
+    mistakes=[
+        (_stack_variant(padding="same"),
+         ("centred ('same') padding: output t then sees the future. Causal padding puts all (k−1)·d zeros on the "
+          "left (causal_pad)")),
+        (_stack_variant(padding="future"),
+         "the padding is on the right: output t sees inputs t … t + (k−1)·d, the future; pad on the left (causal_pad)"),
+        (_stack_variant(padding="no dilation"),
+         "the padding ignores the dilation: each layer needs (k−1)·d zeros — pass the conv's dilation to causal_pad"),
+        (_stack_variant(dilate=False),
+         "every conv has dilation 1: create the i-th conv with dilation=dilations[i] (nn.Conv1d(..., dilation=d))"),
+        (_stack_variant(activation=lambda x: x),
+         "no activation: apply torch.tanh after every conv (without it the stack is one long linear filter)"),
+        (_stack_variant(activation=torch.relu),
+         "ReLU instead of tanh: this stack applies torch.tanh after every conv"),
+        (_stack_variant(where="before"),
+         "tanh before each conv; the stack applies it after each conv: x = torch.tanh(conv(causal_pad(x, k, d)))"),
+        (_stack_variant(where="end"),
+         "tanh only once, at the end; apply it after every conv"),
+    ],
+))
+
+
+# =========================================================================== exercise 3: receptive_field
+
+
+def _rf_cases():
+    return [
+        Case("kernel 2, dilations (1, 2, 4, 8)", (2, [1, 2, 4, 8])),
+        Case("kernel 3, r9y9's 24 layers in 4 stacks (1 … 32, four times)", (3, rf.wavenet_dilations(24, 4))),
+        Case("kernel 2, five layers of dilation 1", (2, (1, 1, 1, 1, 1))),
+        Case("kernel 7, HiFi-GAN's ResBlock1 path (dilations 1, 1, 3, 1, 5, 1)", (7, [1, 1, 3, 1, 5, 1])),
+        Case("one kernel per layer: MelGAN's residual stack (k 3, 1, 3, 1, 3, 1; d 1, 1, 3, 1, 9, 1)",
+             ([3, 1, 3, 1, 3, 1], [1, 1, 3, 1, 9, 1])),
+        Case("no layers at all (a sample sees itself)", (3, [])),
+    ]
+
+
+def _first_kernel_only(kernel_size, dilations):
+    k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
+    return rf.receptive_field(k, dilations)
+
+
+register(Exercise(
+    name="receptive_field",
+    notebook=NOTEBOOK,
+    reference=rf.receptive_field,
+    cases=_rf_cases,
+    reference_name="voclab.receptive_field.receptive_field",
+    hint="Each layer widens the field by (k − 1)·d; the output sample itself counts once: "
+         "1 + Σ (k_i − 1)·d_i. With one int kernel_size, every layer has that kernel.",
+    compare=_EXACT,
+    mistakes=[
+        (lambda k, d: rf.receptive_field(k, d) - 1,
+         "one too few: (k − 1)·Σd counts the gaps between the samples; add 1 for the sample itself"),
+        (lambda k, d: k * sum(d) + 1,
+         "you used k·d per layer; a conv with kernel k and dilation d spans (k − 1)·d + 1 samples: add (k − 1)·d per layer"),
+        (lambda k, d: (k - 1) * len(d) + 1,
+         "the dilations are missing: each layer adds (k − 1)·d, not k − 1"),
+        (lambda k, d: sum((k - 1) * di + 1 for di in d),
+         ("you added up each layer's own span (k − 1)·d + 1; consecutive spans share a sample: add (k − 1)·d per "
+          "layer, and 1 once")),
+        (lambda k, d: (k - 1) * max(d) + 1,
+         "you counted only the largest dilation; every layer widens the field: 1 + Σ (k − 1)·d"),
+        (_first_kernel_only,
+         "you used the first kernel size for every layer; when kernel_size is a list, layer i has kernel_size[i]"),
+    ],
+))
+
+
+# =========================================================================== exercise 4: empirical_receptive_field
+
+
+def _empirical(module, length, in_channels):
+    """voclab's measurement, as a plain (first, last) tuple."""
+    return tuple(rf.empirical_receptive_field(module, length, in_channels))
+
+
+def _measure(module, length, in_channels, *, where="middle", result="offsets"):
+    """The gradient measurement with one thing changed (where it looks, or what it returns)."""
+    x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True)
+    y = module.double()(x)
+    t = y.shape[-1] // 2 if where == "middle" else y.shape[-1] - 1
+    y[0, :, t].sum().backward()
+    touched = torch.nonzero(x.grad[0].abs().sum(0)).flatten()
+    first, last = int(touched[0]), int(touched[-1])
+    if result == "indices":
+        return first, last
+    if result == "reversed":
+        return t - last, t - first
+    return first - t, last - t
+
+
+def _melgan_stack(channels):
+    from ..models import melgan
+
+    return nn.Sequential(*(melgan.ResnetBlock(channels, dilation=3 ** j) for j in range(3)))
+
+
+def _empirical_cases():
+    from ..models import hifigan
+
+    with torch.random.fork_rng():  # seeded weights, the learner's random state untouched
+        torch.manual_seed(21)
+        causal_k2 = rf.DilatedCausalStack(2, 2, [1, 2, 4, 8])
+        causal_k3 = rf.DilatedCausalStack(1, 3, [1, 3, 9])
+        resblock = hifigan.ResBlock1(2, 3, [1, 3, 5])
+        melgan_stack = _melgan_stack(1)
+        single = nn.Conv1d(1, 1, 3, dilation=4, padding=4)
+    return [
+        Case("a causal stack, 2 channels, kernel 2, dilations (1, 2, 4, 8), 64 samples", (causal_k2, 64, 2)),
+        Case("a causal stack, 1 channel, kernel 3, dilations (1, 3, 9), 128 samples", (causal_k3, 128, 1)),
+        Case("HiFi-GAN's ResBlock1 (k=3, dilations 1, 3, 5; centred padding), 101 samples", (resblock, 101, 2)),
+        Case("MelGAN's residual stack (dilations 1, 3, 9; reflection padding), 100 samples", (melgan_stack, 100, 1)),
+        Case("one centred conv, kernel 3, dilation 4: a field with gaps (only −4, 0 and 4 reach)", (single, 33, 1)),
+    ]
+
+
+register(Exercise(
+    name="empirical_receptive_field",
+    notebook=NOTEBOOK,
+    reference=_empirical,
+    cases=_empirical_cases,
+    reference_name="voclab.receptive_field.empirical_receptive_field",
+    hint="x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True); y = module.double()(x); "
+         "t = y.shape[-1] // 2; y[0, :, t].sum().backward(); the non-zero entries of x.grad[0].abs().sum(0) are the "
+         "inputs that reach output t: return (first − t, last − t).",
+    compare=_EXACT,
+    mistakes=[
+        (lambda m, n, c: _measure(m, n, c, where="end"),
+         ("you measured the last output sample: for a centred stack the padding hides the right half of its field. "
+          "Measure the one in the middle, t = y.shape[-1] // 2")),
+        (lambda m, n, c: _measure(m, n, c, result="indices"),
+         "you returned input indices; return offsets relative to the output sample t: (first − t, last − t)"),
+        (lambda m, n, c: _measure(m, n, c, result="reversed"),
+         ("you returned t − index (how far *after* the input the output comes); return index − t, so a causal "
+          "field is (−(RF − 1), 0)")),
+    ],
+))
