@@ -2,22 +2,23 @@
 
 Each module mirrors a notebook of the course:
 
-=====================  ==========================================================
-module                 notebook
-=====================  ==========================================================
-``voclab.audio``       01 - loading and saving audio, clear errors
-``voclab.spectral``    01 - STFT/iSTFT, the typed ``MelConfig``, mel spectrograms
-``voclab.phase``       01 - the phase problem: Griffin-Lim (with momentum)
-``voclab.metrics``     01 - spectral convergence, log-spectral and mel distances
-``voclab.display``     all - plots and the listening grid
-``voclab.data``        all - shipped clips, mini-NSynth, test signals
-``voclab.checks``      all - ``voclab.check``: the exercise checks
-``voclab.models``      06, 07 - reference vocoders (MelGAN, HiFi-GAN V1/V2/V3)
-``voclab.train``       06, 07 - ``voclab train``: the shared training loop
-``voclab.checkpoint``  06, 07 - atomic checkpoints that carry config and mel
-``voclab.vocode``      06, 07 - ``voclab vocode``: checkpoints to audio
-``voclab.prepare``     06, 07 - ``voclab prepare``: folders of audio to training sets
-=====================  ==========================================================
+==========================  ==========================================================
+module                      notebook
+==========================  ==========================================================
+``voclab.audio``            01 - loading and saving audio, clear errors
+``voclab.spectral``         01 - STFT/iSTFT, the typed ``MelConfig``, mel spectrograms
+``voclab.phase``            01 - the phase problem: Griffin-Lim (with momentum)
+``voclab.metrics``          01 - spectral convergence, log-spectral and mel distances
+``voclab.receptive_field``  02 - causal padding, dilated stacks, receptive fields
+``voclab.display``          all - plots and the listening grid
+``voclab.data``             all - shipped clips, mini-NSynth, test signals
+``voclab.checks``           all - ``voclab.check``: the exercise checks
+``voclab.models``           03, 06, 07 - reference vocoders (WaveNet, MelGAN, HiFi-GAN V1/V2/V3)
+``voclab.train``            06, 07 - ``voclab train``: the shared training loop
+``voclab.checkpoint``       06, 07 - atomic checkpoints that carry config and mel
+``voclab.vocode``           06, 07 - ``voclab vocode``: checkpoints to audio
+``voclab.prepare``          06, 07 - ``voclab prepare``: folders of audio to training sets
+==========================  ==========================================================
 """
 
 from . import errors

@@ -1,6 +1,6 @@
 """Reference vocoders: one readable file per model, trained by one shared loop (``voclab.train``).
 
-Each model module (``voclab.models.hifigan``, ``voclab.models.melgan``, later ``wavenet``)
+Each model module (``voclab.models.hifigan``, ``voclab.models.melgan``, ``voclab.models.wavenet``)
 keeps its whole paper in one file: a ``@dataclass`` config, the networks, the losses and
 its ``train_step``. What every model shares — data, logging, validation, checkpoints,
 resuming, mixed precision, ``torch.compile`` and DDP — lives in :mod:`voclab.train`, which
@@ -39,6 +39,7 @@ from ..errors import ConfigError
 MODELS: dict[str, str] = {
     "hifigan": "voclab.models.hifigan",
     "melgan": "voclab.models.melgan",
+    "wavenet": "voclab.models.wavenet",
 }
 
 
@@ -48,7 +49,7 @@ def get_model(name: str) -> ModuleType:
     Parameters
     ----------
     name : str
-        ``"hifigan"`` or ``"melgan"`` (see :data:`MODELS`).
+        ``"hifigan"``, ``"melgan"`` or ``"wavenet"`` (see :data:`MODELS`).
 
     Returns
     -------
