@@ -417,3 +417,17 @@ def test_public_functions_are_documented():
         if inspect.isfunction(obj):
             for section in ("Parameters", "Returns"):
                 assert re.search(rf"^{section}\n-+\s*$", doc, re.MULTILINE), f"wavenet.{name}: no {section}"
+
+
+def test_checkpoints_vocode_with_the_moving_average_once_it_has_settled(tmp_path):
+    make_clips(tmp_path / "data", n=4, seconds=0.1)
+    quiet = {"tensorboard": False, "progress": False, "val_clips": 1, "val_every": 100, "log_every": 1}
+    for decay, expected in [(0.5, "generator_ema"), (0.9, "generator")]:  # 3 steps: >= 1/(1-0.5), < 1/(1-0.9)
+        cfg = load_config("wavenet", "wavenet", TINY_SET + [f"ema_decay={decay}"])
+        run = tmp_path / f"run_{decay}"
+        train("wavenet", cfg, tmp_path / "data", run, steps=3, **quiet)
+        ckpt = load_checkpoint(run)
+        saved = ckpt.state["modules"][expected]
+        assert all(torch.equal(v, saved[k]) for k, v in ckpt.generator.state_dict().items())
+        other = ckpt.state["modules"]["generator" if expected == "generator_ema" else "generator_ema"]
+        assert not all(torch.equal(v, other[k]) for k, v in ckpt.generator.state_dict().items())

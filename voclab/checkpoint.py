@@ -453,6 +453,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     Returns
     -------
     checkpoint : Checkpoint
+        With the moving average of the generator's weights (``generator_ema``, WaveNet)
+        when the checkpoint has one and the run is at least ``1 / (1 − ema_decay)`` steps
+        old; otherwise with the trained weights themselves.
 
     Raises
     ------
@@ -475,8 +478,14 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     except Exception as err:  # noqa: BLE001
         raise CheckpointError(f"{path}: its mel settings are invalid ({err}).") from None
     generator = module.build(cfg)["generator"]
+    weights = "generator"
+    decay = getattr(cfg, "ema_decay", 0.0)
+    # A moving average of the weights (WaveNet) remembers about 1 / (1 − decay) steps: before that
+    # many it still carries the random start, afterwards it is the better generator to listen to.
+    if "generator_ema" in state.get("modules", {}) and decay > 0 and int(state["step"]) >= 1 / (1 - decay):
+        weights = "generator_ema"
     try:
-        generator.load_state_dict(state["modules"]["generator"])
+        generator.load_state_dict(state["modules"][weights])
     except (KeyError, RuntimeError) as err:
         raise CheckpointError(
             f"{path}: the saved generator does not fit {state['model']!r} with the saved config "
