@@ -1,11 +1,12 @@
 """Tests of notebook 07's exercise specifications (voclab/checks/nb07.py).
 
-For every exercise: voclab's reference passes its own check, a stub that raises
-NotImplementedError is "not done" (and the reference is handed back), each listed
-mistake is recognised by its message, and a correct solution written differently from
+For every exercise: a stub that raises NotImplementedError is "not done" (and the
+reference is handed back), and a correct solution written differently from
 the reference passes too. The references the spec module writes itself are compared with
 the parts of voclab.models.hifigan they stand for, and the receptive fields the notebook
 measures are pinned.
+(That every reference passes and every listed mistake is recognised is tested for all
+notebooks at once in test_exercise_contracts.py.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voclab import checks
 from voclab.checks import check_exercise, get_exercise, nb07
 from voclab.models import hifigan
 from voclab.spectral import MelConfig, mel_spectrogram
@@ -30,22 +30,6 @@ EXERCISES = [
     "lsgan_generator_loss",
     "mel_l1_loss",
 ]
-
-MISTAKES = [(name, index) for name in EXERCISES for index in range(len(get_exercise(name).mistakes))]
-
-
-def test_every_exercise_of_the_notebook_is_registered():
-    registered = {name for name, exercise in checks.EXERCISES.items() if exercise.notebook == "07_hifigan"}
-    assert registered == set(EXERCISES)
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_reference_passes(name):
-    exercise = get_exercise(name)
-    result = check_exercise(name, exercise.reference)
-    assert result.status == "passed", result.message
-    assert result.n_cases >= 4
-
 
 def _stub(*args, **kwargs):
     raise NotImplementedError("Exercise: replace this line with your code")
@@ -82,14 +66,6 @@ class _StubForward(nn.Module):
 
 def test_a_block_with_only_forward_left_is_not_done():
     assert check_exercise("ResBlock1", _StubForward).status == "not done"
-
-
-@pytest.mark.parametrize("name,index", MISTAKES, ids=[f"{n}-{i}" for n, i in MISTAKES])
-def test_each_listed_mistake_is_recognised(name, index):
-    wrong, message = get_exercise(name).mistakes[index]
-    result = check_exercise(name, wrong)
-    assert result.status == "failed"
-    assert message in result.message, result.message
 
 
 def test_the_padding_mistake_is_explained():
