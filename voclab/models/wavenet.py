@@ -704,7 +704,7 @@ class WaveNet(nn.Module):
             hint = " (it looks transposed: frames before bands)" if c.ndim == 3 and c.shape[2] == cfg.cin_channels else ""
             raise ShapeError(f"The mel c must have shape (B={batch}, n_mels={cfg.cin_channels}, frames), "
                              f"got {tuple(c.shape)}{hint}.")
-        hop = self.upsample_net.hop
+        hop = math.prod(cfg.upsample_scales)  # not upsample_net.hop: any upsampler with these scales fits
         if samples is not None and c.shape[-1] * hop != samples:
             raise ShapeError(f"The mel has {c.shape[-1]} frames × hop {hop} = {c.shape[-1] * hop} samples, but x has "
                              f"{samples}: give frames = T / {hop} (crop the audio to a multiple of the hop).")
