@@ -500,3 +500,14 @@ def test_framed_stft_matches_stft_and_istft(n_fft, hop, win, center):
     else:  # away from the edges the least-squares inverse gives the signal back
         back = framed.inverse(S)
         assert torch.allclose(back[:, n_fft:-n_fft], y[:, n_fft : back.shape[-1] - n_fft], atol=1e-5)
+
+
+def test_resolve_takes_a_preset_name_a_dict_or_a_melconfig():
+    melgan = MelConfig.preset("melgan")
+    assert MelConfig.resolve("melgan") is melgan
+    assert MelConfig.resolve(melgan.to_dict()) == melgan
+    assert MelConfig.resolve(melgan) is melgan
+    with pytest.raises(ConfigError, match="preset name or a MelConfig dict"):
+        MelConfig.resolve(80)
+    with pytest.raises(ConfigError, match="No mel preset"):
+        MelConfig.resolve("no-such-preset")

@@ -495,6 +495,23 @@ class MelConfig:
             )
         return cls(**values)
 
+    @classmethod
+    def resolve(cls, value) -> "MelConfig":
+        """The MelConfig a model config's ``mel`` field stands for: a preset name, a dict or a MelConfig.
+
+        Raises
+        ------
+        voclab.errors.ConfigError
+            An unknown preset or field, or a value of another type.
+        """
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls.preset(value)
+        if isinstance(value, dict):
+            return cls.from_dict(value)
+        raise ConfigError(f"mel must be a preset name or a MelConfig dict, got {value!r}.")
+
     def to_dict(self) -> dict:
         """The fields as a plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
         return dataclasses.asdict(self)

@@ -264,7 +264,7 @@ class Config:
     @property
     def mel_config(self) -> MelConfig:
         """The input mel settings (what the generator is fed)."""
-        return MelConfig.preset(self.mel) if isinstance(self.mel, str) else MelConfig.from_dict(self.mel)
+        return MelConfig.resolve(self.mel)
 
     @property
     def loss_mel_config(self) -> MelConfig:

@@ -175,13 +175,7 @@ class Config:
     @property
     def mel_config(self) -> MelConfig:
         """The :class:`MelConfig` named (or held) by ``mel``."""
-        if isinstance(self.mel, MelConfig):
-            return self.mel
-        if isinstance(self.mel, str):
-            return MelConfig.preset(self.mel)
-        if isinstance(self.mel, dict):
-            return MelConfig.from_dict(self.mel)
-        raise ConfigError(f"mel must be a preset name or a MelConfig dict, got {self.mel!r}.")
+        return MelConfig.resolve(self.mel)
 
     def to_dict(self) -> dict:
         """The fields as plain JSON types (what ``voclab/configs/melgan.json`` holds)."""

@@ -388,7 +388,7 @@ class Config:
     @property
     def mel_config(self) -> MelConfig:
         """The input mel settings (what :meth:`WaveNet.forward` and :meth:`WaveNet.generate` are fed)."""
-        return MelConfig.preset(self.mel) if isinstance(self.mel, str) else MelConfig.from_dict(self.mel)
+        return MelConfig.resolve(self.mel)
 
     @property
     def dilations(self) -> list[int]:
