@@ -29,7 +29,7 @@ from voclab.models.wavenet import (
     sample_from_discretized_mix_logistics,
 )
 from voclab.spectral import MelConfig
-from voclab.train import load_config, train
+from voclab.train import build_config, load_config, train
 from voclab.vocode import save_mel
 
 CONFIGS = Path(wavenet.__file__).parents[1] / "configs"
@@ -90,7 +90,7 @@ def test_shipped_configs_are_the_r9y9_recipes():
     mulaw = load_config("wavenet", "wavenet_mulaw")
     assert (mulaw.output, mulaw.quantize_channels, mulaw.layers, mulaw.stacks) == ("mulaw", 256, 30, 3)
     assert (mulaw.in_channels, mulaw.out_channels, mulaw.receptive_field) == (256, 256, 6139)
-    assert Config.from_dict(mulaw.to_dict()) == mulaw
+    assert Config(**mulaw.to_dict()) == mulaw
 
 
 def test_receptive_field_formula():
@@ -120,8 +120,8 @@ def test_upsample_scales_must_multiply_to_the_hop():
 def test_invalid_configs_say_what_is_wrong(changes, message):
     with pytest.raises(ConfigError, match=message):
         Config(**changes)
-    with pytest.raises(ConfigError, match="Unknown WaveNet Config field"):
-        Config.from_dict({"layerz": 3})
+    with pytest.raises(ConfigError, match="Unknown config key.*'layerz' -> did you mean 'layers'"):
+        build_config(wavenet, "wavenet", {"layerz": 3})
 
 
 def test_default_model_has_the_recipes_parameter_count():

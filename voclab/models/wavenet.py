@@ -366,23 +366,8 @@ class Config:
         if problems:
             raise ConfigError("Invalid WaveNet Config: " + "; ".join(problems) + ".")
 
-    @classmethod
-    def from_dict(cls, values: dict) -> Config:
-        """Rebuild a config from :meth:`to_dict` output (a checkpoint's or a JSON file's).
-
-        Raises
-        ------
-        voclab.errors.ConfigError
-            An unknown field (the message lists the known ones).
-        """
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ConfigError(f"Unknown WaveNet Config field(s) {unknown}; its fields are: {', '.join(known)}.")
-        return cls(**values)
-
     def to_dict(self) -> dict:
-        """The fields as a JSON-friendly dict (``Config.from_dict(cfg.to_dict()) == cfg``)."""
+        """The fields as a JSON-friendly dict (``Config(**cfg.to_dict()) == cfg``)."""
         return dataclasses.asdict(self)
 
     @property
