@@ -289,7 +289,7 @@ def test_load_official_checkpoint_mismatches(tmp_path):
         H.load_official_generator({"generator": {**sd, "extra.weight_g": torch.zeros(1)}}, h)
     with pytest.raises(ConfigError, match="no generator state dict"):
         H.load_official_generator({"mpd": {}, "msd": {}, "steps": 3}, h)
-    with pytest.raises(ConfigError, match="No HiFi-GAN checkpoint"):
+    with pytest.raises(ConfigError, match="No HiFi-GAN generator checkpoint"):
         H.load_official_generator(tmp_path / "g_missing", h)
 
     v1 = to_official_keys(H.Generator(H.Config.v1()).state_dict())
@@ -381,9 +381,9 @@ def test_losses_known_values():
 
 
 def tiny_config(**changes):
-    return H.Config(resblock="2", upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8],
-                    upsample_initial_channel=32, resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 2]],
-                    segment_size=2048, batch_size=2, **changes)
+    return H.Config(**{**dict(resblock="2", upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8],
+                              upsample_initial_channel=32, resblock_kernel_sizes=[3],
+                              resblock_dilation_sizes=[[1, 2]], segment_size=2048, batch_size=2), **changes})
 
 
 def test_train_step_updates_both_networks():
@@ -407,9 +407,237 @@ def test_train_step_updates_both_networks():
     bf16 = H.train_step(modules, optimizers, batch, cfg,
                         autocast=lambda: torch.autocast("cpu", dtype=torch.bfloat16))
     assert all(math.isfinite(v) for v in bf16.values())
-    schedulers["generator"].step()
-    assert optimizers["generator"].param_groups[0]["lr"] == pytest.approx(2e-4 * 0.999)
     audio = H.validation_audio(modules["generator"], batch["mel"])
     assert audio.shape == (2, 1, 2048) and not audio.requires_grad
     with pytest.raises(ShapeError, match="frames × hop_length"):
         H.train_step(modules, optimizers, {"audio": y[..., :2000], "mel": batch["mel"]}, cfg)
+
+
+# --------------------------------------------------------------------------- training details
+
+
+def test_learning_rate_decays_every_official_epoch_of_steps():
+    # The official ExponentialLR(0.999) steps once per epoch: 12,950 LJ Speech files / batch 16 = 809
+    # steps. voclab steps a StepLR every optimizer step, so the rate depends on the step alone.
+    cfg = tiny_config()
+    assert cfg.lr_decay_steps == 809 == H.OFFICIAL_EPOCH_STEPS
+    optimizers, schedulers = H.make_optimizers(H.build(cfg), cfg)
+    rates = []
+    for _ in range(2 * 809):
+        rates.append(optimizers["generator"].param_groups[0]["lr"])
+        optimizers["generator"].step()  # no gradients: only the schedule moves
+        schedulers["generator"].step()
+    assert rates[0] == rates[808] == 2e-4
+    assert rates[809] == pytest.approx(2e-4 * 0.999) and rates[-1] == pytest.approx(2e-4 * 0.999)
+    assert optimizers["generator"].param_groups[0]["lr"] == pytest.approx(2e-4 * 0.999**2)
+    with pytest.raises(ConfigError, match="lr_decay_steps"):
+        tiny_config(lr_decay_steps=0)
+
+
+def test_mpd_periods_are_a_config_field():
+    cfg = tiny_config(mpd_periods=[2, 3, 5, 7, 11, 17])
+    discriminator = H.build(cfg)["discriminator"]
+    assert [d.period for d in discriminator.mpd.discriminators] == [2, 3, 5, 7, 11, 17]
+    with torch.no_grad():
+        scores, fmaps = discriminator(torch.randn(1, 1, 2048))
+    assert len(scores) == len(fmaps) == 6 + 3
+    assert H.Config(**tiny_config(mpd_periods=[2, 3]).to_dict()).mpd_periods == [2, 3]  # JSON round trip
+    assert H.Config().mpd_periods == [2, 3, 5, 7, 11]
+    for bad in ([], [2, 2], [0, 3]):
+        with pytest.raises(ConfigError, match="mpd_periods"):
+            tiny_config(mpd_periods=bad)
+
+
+def test_validation_scores_with_the_full_band_loss_mel():
+    cfg = H.Config()
+    assert H.validation_mel_config(cfg) == cfg.loss_mel_config == MelConfig.preset("hifigan_loss")
+    assert H.validation_mel_config(cfg).fmax is None and cfg.mel_config.fmax == 8000
+
+
+def bf16_autocast():
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def test_bf16_generator_writes_a_float32_waveform():
+    torch.manual_seed(0)
+    generator = H.Generator(tiny_config())
+    mel = mel_spectrogram(0.3 * torch.randn(1, 8 * 256), MelConfig())  # (1, 80, 8): 2048 samples
+    with torch.no_grad(), bf16_autocast():
+        audio = generator(mel)
+    assert audio.dtype == torch.float32
+    # bf16 has 8 bits of mantissa: a bf16 tanh gave 44 distinct values in 2048 samples
+    assert torch.unique(audio).numel() > 1500
+
+
+def test_generator_step_computes_no_discriminator_gradients():
+    # The G step passes gradients *through* D to ŷ; D's own weight gradients would only be
+    # thrown away (and all-reduced under DDP). After train_step, D's .grad holds exactly the D step's.
+    torch.manual_seed(0)
+    cfg = tiny_config(mpd_periods=[2])
+    modules = H.build(cfg)
+    optimizers, _ = H.make_optimizers(modules, cfg)
+    after_d_step = {}
+    d_step = optimizers["discriminator"].step
+
+    def record_then_step(*args, **kwargs):
+        after_d_step.update({n: p.grad.clone() for n, p in modules["discriminator"].named_parameters()})
+        return d_step(*args, **kwargs)
+
+    optimizers["discriminator"].step = record_then_step
+    y = 0.3 * torch.randn(2, 1, 2048)
+    H.train_step(modules, optimizers, {"audio": y, "mel": mel_spectrogram(y.squeeze(1), cfg.mel_config)}, cfg)
+    for name, p in modules["discriminator"].named_parameters():
+        assert p.requires_grad, f"{name} left frozen"
+        assert torch.equal(p.grad, after_d_step[name]), f"the generator step added gradients to {name}"
+    assert all(p.grad is not None for p in modules["generator"].parameters())
+
+
+# --------------------------------------------------------------------------- official training state
+
+
+class OfficialDiscriminators(nn.Module):
+    """The official MPD and MSD with the *old* torch.nn.utils hooks (keys weight_g/v, weight_orig/u/v).
+
+    Written here from the architecture (paper and config facts), with the layer names of the
+    official models.py, as an oracle for the do_ file's key layout.
+    """
+
+    def __init__(self, periods=(2, 3, 5, 7, 11)):
+        super().__init__()
+        wn, sn = torch.nn.utils.weight_norm, torch.nn.utils.spectral_norm
+
+        def period_d(period):
+            d = nn.Module()
+            chans = [1, 32, 128, 512, 1024]
+            d.convs = nn.ModuleList([wn(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0)))
+                                     for a, b in zip(chans, chans[1:])] + [wn(nn.Conv2d(1024, 1024, (5, 1), padding=(2, 0)))])
+            d.conv_post = wn(nn.Conv2d(1024, 1, (3, 1), padding=(1, 0)))
+            d.period = period
+            return d
+
+        def scale_d(norm):
+            d = nn.Module()
+            layers = [(1, 128, 15, 1, 1, 7), (128, 128, 41, 2, 4, 20), (128, 256, 41, 2, 16, 20),
+                      (256, 512, 41, 4, 16, 20), (512, 1024, 41, 4, 16, 20), (1024, 1024, 41, 1, 16, 20),
+                      (1024, 1024, 5, 1, 1, 2)]
+            d.convs = nn.ModuleList(norm(nn.Conv1d(a, b, k, s, groups=g, padding=p)) for a, b, k, s, g, p in layers)
+            d.conv_post = norm(nn.Conv1d(1024, 1, 3, 1, padding=1))
+            return d
+
+        self.mpd = nn.Module()
+        self.mpd.discriminators = nn.ModuleList(period_d(p) for p in periods)
+        self.msd = nn.Module()
+        self.msd.discriminators = nn.ModuleList([scale_d(sn), scale_d(wn), scale_d(wn)])
+        self.msd.meanpools = nn.ModuleList([nn.AvgPool1d(4, 2, padding=2), nn.AvgPool1d(4, 2, padding=2)])
+
+    def forward(self, x):  # the scores, MPD then MSD
+        scores = []
+        for d in self.mpd.discriminators:
+            t = x.shape[-1]
+            h = F.pad(x, (0, -t % d.period), "reflect").view(x.shape[0], 1, -1, d.period)
+            for conv in d.convs:
+                h = F.leaky_relu(conv(h), 0.1)
+            scores.append(torch.flatten(d.conv_post(h), 1))
+        h = x
+        for i, d in enumerate(self.msd.discriminators):
+            h = self.msd.meanpools[i - 1](h) if i else h
+            g = h
+            for conv in d.convs:
+                g = F.leaky_relu(conv(g), 0.1)
+            scores.append(torch.flatten(d.conv_post(g), 1))
+        return scores
+
+
+@pytest.mark.filterwarnings("ignore:.*is deprecated:FutureWarning")
+def test_discriminator_keys_convert_both_ways_with_the_official_layout():
+    torch.manual_seed(0)
+    ours = H.Discriminator().eval()
+    official_d = OfficialDiscriminators().eval()
+    # voclab -> official: the exact key set of the old hooks (spectral norm's weight_orig/u/v included)
+    for name in ("mpd", "msd"):
+        converted = H.voclab_to_official_keys(getattr(ours, name).state_dict())
+        expected = getattr(official_d, name).state_dict()
+        assert converted.keys() == expected.keys(), name
+        assert all(converted[k].shape == expected[k].shape for k in expected), name
+        getattr(official_d, name).load_state_dict(converted)
+    assert {"discriminators.0.convs.0.weight_orig", "discriminators.0.convs.0.weight_u",
+            "discriminators.1.convs.0.weight_g"} <= set(official_d.msd.state_dict())
+    x = 0.3 * torch.randn(2, 1, 3000)
+    with torch.no_grad():
+        ours_scores, _ = ours(x)
+        for a, b in zip(ours_scores, official_d(x)):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    # official -> voclab, from an official model's own (re-initialised) weights
+    torch.manual_seed(1)
+    official_d = OfficialDiscriminators().eval()
+    fresh = H.Discriminator().eval()
+    fresh.load_state_dict({f"{n}.{k}": v for n in ("mpd", "msd")
+                           for k, v in H.official_to_voclab_keys(getattr(official_d, n).state_dict()).items()})
+    with torch.no_grad():
+        ours_scores, _ = fresh(x)
+        for a, b in zip(ours_scores, official_d(x)):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def official_pair(tmp_path_factory):
+    """An official g_/do_ pair written from voclab's own networks after 3 steps (tiny generator, MPD period 2)."""
+    torch.manual_seed(0)
+    cfg = tiny_config(mpd_periods=[2], batch_size=1)
+    modules = H.build(cfg)
+    optimizers, _ = H.make_optimizers(modules, cfg)
+    y = 0.3 * torch.randn(1, 1, 2048)
+    for _ in range(3):
+        H.train_step(modules, optimizers, {"audio": y, "mel": mel_spectrogram(y.squeeze(1), cfg.mel_config)}, cfg)
+    folder = tmp_path_factory.mktemp("official")
+    files = H.save_official_checkpoint(modules, optimizers, step=5001, epoch=6, folder=folder)
+    return cfg, modules, optimizers, files
+
+
+def test_save_official_checkpoint_writes_the_official_names(official_pair):
+    _, _, _, (g_path, do_path) = official_pair
+    assert (g_path.name, do_path.name) == ("g_00005000", "do_00005000")  # the official counter: steps − 1
+    g, do = torch.load(g_path, weights_only=True), torch.load(do_path, weights_only=True)
+    assert set(g) == {"generator"} and set(do) == {"mpd", "msd", "optim_g", "optim_d", "steps", "epoch"}
+    assert (do["steps"], do["epoch"]) == (5000, 6)
+    assert "conv_pre.weight_g" in g["generator"] and "discriminators.0.convs.0.weight_orig" in do["msd"]
+
+
+def test_official_pair_loads_exactly_and_continues_at_the_official_step(official_pair):
+    cfg, modules, optimizers, (g_path, do_path) = official_pair
+    fresh = H.build(cfg)
+    fresh_optimizers, _ = H.make_optimizers(fresh, cfg)
+    step, epoch = H.load_official_training_state(fresh, fresh_optimizers, cfg, g_path, do_path)
+    assert (step, epoch) == (5001, 6)
+    for name in modules:
+        theirs, mine = modules[name].state_dict(), fresh[name].state_dict()
+        assert theirs.keys() == mine.keys()
+        assert all(torch.equal(theirs[k], mine[k]) for k in theirs), name
+        a, b = optimizers[name].state_dict(), fresh_optimizers[name].state_dict()
+        assert a["param_groups"][0]["lr"] == b["param_groups"][0]["lr"]
+        for index, slot in a["state"].items():
+            for key in ("exp_avg", "exp_avg_sq"):
+                assert torch.equal(slot[key], b["state"][index][key]), (name, index, key)
+    # the generator file alone: weights only, a fresh start
+    g_only = H.build(cfg)
+    assert H.load_official_training_state(g_only, H.make_optimizers(g_only, cfg)[0], cfg, g_path) == (0, 0)
+    # another architecture is refused, naming what differs
+    wider = tiny_config(mpd_periods=[2, 3], batch_size=1)
+    other = H.build(wider)
+    with pytest.raises(ConfigError, match=r"mpd_periods=\[2, 3\].*missing keys mpd\.discriminators\.1"):
+        H.load_official_training_state(other, H.make_optimizers(other, wider)[0], wider, g_path, do_path)
+    with pytest.raises(ConfigError, match="do_XXXXXXXX"):
+        H.load_official_training_state(fresh, fresh_optimizers, cfg, do_path)  # the files swapped
+
+
+def test_unreadable_official_files_are_voclab_errors(tmp_path):
+    from voclab.errors import CheckpointError
+
+    bad = tmp_path / "g_00000001"
+    bad.write_bytes(b"not a torch file at all")
+    cfg = tiny_config()
+    with pytest.raises(CheckpointError, match="not a readable generator checkpoint"):
+        H.load_official_generator(bad, {**official(), "upsample_initial_channel": 32})
+    modules = H.build(cfg)
+    with pytest.raises(CheckpointError, match="not a readable"):
+        H.load_official_training_state(modules, H.make_optimizers(modules, cfg)[0], cfg, bad)

@@ -263,14 +263,52 @@ def test_train_step_updates_both_networks():
     assert all(math.isfinite(v) for v in losses_2.values())
 
 
-def test_train_step_bf16_autocast():
+def bf16_autocast():
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def is_bf16_number(value: float) -> bool:
+    return float(torch.tensor(value).bfloat16()) == value
+
+
+def test_train_step_bf16_autocast_keeps_the_waveform_and_the_losses_in_float32():
     torch.manual_seed(0)
     cfg = tiny_config(num_D=2)
     modules = melgan.build(cfg)
     optimizers, _ = melgan.make_optimizers(modules, cfg)
-    losses = melgan.train_step(modules, optimizers, fake_batch(cfg), cfg,
-                               autocast=lambda: torch.autocast("cpu", dtype=torch.bfloat16))
-    assert all(math.isfinite(v) for v in losses.values())
+    batch = fake_batch(cfg)
+    losses = [melgan.train_step(modules, optimizers, batch, cfg, autocast=bf16_autocast) for _ in range(3)]
+    assert all(math.isfinite(v) for row in losses for v in row.values())
+    # A loss summed in bf16 near 4 moves in steps of 1/64 (the hinge loss printed exactly 6.0):
+    # float32 losses are (almost never) bf16 numbers.
+    for key in ("loss_d", "loss_g", "loss_fm"):
+        assert not all(is_bf16_number(row[key]) for row in losses), f"{key} looks computed in bf16"
+    with torch.no_grad(), bf16_autocast():
+        audio = modules["generator"](batch["mel"])
+    assert audio.dtype == torch.float32
+    assert torch.unique(audio).numel() > 0.5 * audio.numel()  # a bf16 tanh gave 44 values in 2048 samples
+    scores = [[torch.randn(2, 1, 8).bfloat16()]]
+    assert melgan.discriminator_loss(scores, scores).dtype == torch.float32
+    assert melgan.generator_adversarial_loss(scores).dtype == torch.float32
+    assert melgan.feature_matching_loss([[s, s] for s in scores[0]], [[s, s] for s in scores[0]]).dtype == torch.float32
+
+
+def test_generator_step_computes_no_discriminator_gradients():
+    torch.manual_seed(0)
+    cfg = tiny_config(num_D=2)
+    modules = melgan.build(cfg)
+    optimizers, _ = melgan.make_optimizers(modules, cfg)
+    after_d_step = {}
+    d_step = optimizers["discriminator"].step
+
+    def record_then_step(*args, **kwargs):
+        after_d_step.update({n: p.grad.clone() for n, p in modules["discriminator"].named_parameters()})
+        return d_step(*args, **kwargs)
+
+    optimizers["discriminator"].step = record_then_step
+    melgan.train_step(modules, optimizers, fake_batch(cfg), cfg)
+    for name, p in modules["discriminator"].named_parameters():
+        assert p.requires_grad and torch.equal(p.grad, after_d_step[name]), name
 
 
 def test_train_step_refuses_misaligned_audio():

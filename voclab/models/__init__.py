@@ -15,12 +15,19 @@ base classes):
     ``{"generator": ..., "discriminator": ...}`` (any names; ``"generator"`` is required:
     it is what ``voclab vocode`` runs).
 ``make_optimizers(modules, cfg) -> (optimizers: dict, schedulers: dict)``
-    Keyed like the modules they update. Schedulers step once per epoch, as the papers do.
+    Keyed like the modules they update. The loop steps every scheduler once per optimizer
+    step, so a schedule is a function of the step alone — never of the size of the data
+    folder (HiFi-GAN's per-epoch decay is a ``StepLR`` whose period is the official epoch).
 ``train_step(modules, optimizers, batch, cfg, *, autocast) -> dict[str, float]``
     One update of every network on ``batch = {"audio": (B, 1, T), "mel": (B, n_mels, frames)}``;
-    returns the losses to log. ``autocast`` is a context-manager factory (bf16 or a no-op).
+    returns the losses to log. ``autocast`` is a context-manager factory (bf16 or a no-op);
+    losses and the generator's last layer stay in float32 under it. A GAN's generator step
+    runs its discriminator inside :func:`frozen`.
 ``validation_audio(generator, mel) -> audio``
     Inference for validation and ``voclab vocode``: ``(B, n_mels, frames) -> (B, 1, samples)``.
+``validation_mel_config(cfg) -> MelConfig`` (optional)
+    The mel with which validation scores the generated audio (log-mel L1); the input mel
+    when a model does not say otherwise. HiFi-GAN's is its full-band loss mel.
 
 :data:`MODELS` maps the names used on the command line (``voclab train hifigan``) to
 these modules; :func:`get_model` gives a clear error for an unknown name.
@@ -30,6 +37,7 @@ Notebook: 06_melgan, 07_hifigan (and 03_wavenet).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from types import ModuleType
 
@@ -105,3 +113,44 @@ def remove_weight_norm(module):
                 torch.nn.utils.remove_weight_norm(child)
                 break
     return module
+
+
+@contextlib.contextmanager
+def frozen(network):
+    """Run a network without computing (or, under DDP, synchronising) gradients for its weights.
+
+    In a GAN's generator step the discriminator only passes gradients back to the generated
+    audio: its own weights are not updated in that step. With ``requires_grad`` off, autograd
+    skips the gradients of its weights (a third of a backward pass through it), and under
+    DDP ``no_sync`` keeps the wrapper from expecting — and all-reducing — gradients that are
+    never used (about 70 M numbers per step for HiFi-GAN's discriminators). Gradients still
+    flow *through* the network to its inputs.
+
+    Notebook: 06_melgan, 07_hifigan.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        A plain module or one wrapped by DDP / ``torch.compile``.
+
+    Returns
+    -------
+    context : a context manager yielding ``network``
+
+    Examples
+    --------
+    >>> with frozen(discriminator):                           # doctest: +SKIP
+    ...     fake_scores = discriminator(y_hat)                # gradients reach y_hat, not D's weights
+    """
+    weights = [p for p in network.parameters() if p.requires_grad]
+    no_sync = getattr(network, "no_sync", None)  # DDP (through a compile wrapper, too)
+    if no_sync is None and hasattr(network, "_orig_mod"):
+        no_sync = getattr(network._orig_mod, "no_sync", None)
+    for p in weights:
+        p.requires_grad_(False)
+    try:
+        with no_sync() if no_sync is not None else contextlib.nullcontext():
+            yield network
+    finally:
+        for p in weights:
+            p.requires_grad_(True)

@@ -48,20 +48,25 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 from torch.nn.utils.parametrize import is_parametrized, remove_parametrizations
 
-from ..errors import ConfigError, ShapeError
+from ..errors import CheckpointError, ConfigError, ShapeError
 from ..spectral import MelConfig, mel_spectrogram
+from . import frozen
 
 __all__ = [
     "Config", "VARIANTS", "Generator", "ResBlock1", "ResBlock2", "upsample_padding",
     "DiscriminatorP", "MultiPeriodDiscriminator", "DiscriminatorS",
     "MultiScaleDiscriminator", "Discriminator", "discriminator_loss",
     "generator_adversarial_loss", "feature_matching_loss", "mel_l1", "build",
-    "make_optimizers", "train_step", "validation_audio", "load_official_generator",
-    "official_to_voclab_keys", "count_parameters",
+    "make_optimizers", "train_step", "validation_audio", "validation_mel_config", "load_official_generator",
+    "load_official_training_state", "save_official_checkpoint", "official_to_voclab_keys",
+    "voclab_to_official_keys", "count_parameters",
 ]
 
 LRELU_SLOPE = 0.1
 MPD_PERIODS = (2, 3, 5, 7, 11)
+#: Optimizer steps per epoch of the official run: LJ Speech's training.txt lists 12,950 files,
+#: batches of 16 with drop_last give 809. The official ExponentialLR decays once per epoch.
+OFFICIAL_EPOCH_STEPS = 12_950 // 16
 
 # --------------------------------------------------------------------------- config
 
@@ -115,7 +120,16 @@ class Config:
     segment_size, batch_size : int
         Training clips of ``segment_size`` samples (a multiple of the hop).
     learning_rate, adam_b1, adam_b2, lr_decay : float
-        AdamW for both networks; ``ExponentialLR(gamma=lr_decay)`` stepped per epoch.
+        AdamW for both networks; the rate is multiplied by ``lr_decay`` every
+        ``lr_decay_steps`` optimizer steps.
+    lr_decay_steps : int
+        The decay period in steps (809: one epoch of the official LJ Speech run, whose
+        scheduler steps once per epoch). A period in steps keeps the schedule independent of
+        the size of your data folder: on 6 clips an "epoch" is a single step, and a per-epoch
+        decay of 0.999 would divide the rate by 10²² over 50 k steps.
+    mpd_periods : list of int
+        Periods of the multi-period discriminator (2, 3, 5, 7, 11). Primes keep the periods
+        from sharing folds; at 44.1 or 48 kHz some users add longer ones.
     lambda_mel, lambda_fm : float
         Weights of the mel L1 (45) and feature-matching (2) terms of the generator loss.
     mel : str or dict
@@ -150,10 +164,12 @@ class Config:
     adam_b1: float = 0.8
     adam_b2: float = 0.99
     lr_decay: float = 0.999
+    lr_decay_steps: int = OFFICIAL_EPOCH_STEPS
     lambda_mel: float = 45.0
     lambda_fm: float = 2.0
     mel: Any = "hifigan"
     fmax_for_loss: float | None = None
+    mpd_periods: list = field(default_factory=lambda: list(MPD_PERIODS))
     seed: int = 1234
 
     def __post_init__(self):
@@ -163,6 +179,7 @@ class Config:
         self.upsample_kernel_sizes = [int(k) for k in self.upsample_kernel_sizes]
         self.resblock_kernel_sizes = [int(k) for k in self.resblock_kernel_sizes]
         self.resblock_dilation_sizes = [[int(d) for d in ds] for ds in self.resblock_dilation_sizes]
+        self.mpd_periods = [int(p) for p in self.mpd_periods]
         if isinstance(self.mel, MelConfig):
             self.mel = self.mel.to_dict()
         problems = []
@@ -194,6 +211,11 @@ class Config:
         if self.segment_size <= 0 or self.segment_size % hop:
             problems.append(f"segment_size={self.segment_size} must be a positive multiple of "
                             f"hop_length={hop}")
+        if not self.mpd_periods or min(self.mpd_periods) < 1 or len(set(self.mpd_periods)) != len(self.mpd_periods):
+            problems.append(f"mpd_periods must be distinct positive integers, got {self.mpd_periods}")
+        if not 0 < self.lr_decay <= 1 or self.lr_decay_steps < 1:
+            problems.append(f"lr_decay must lie in (0, 1] and lr_decay_steps be at least 1 step "
+                            f"(got {self.lr_decay}, {self.lr_decay_steps})")
         if self.fmax_for_loss is not None and not 0 <= mel.fmin < self.fmax_for_loss <= mel.sample_rate / 2:
             problems.append(f"fmax_for_loss={self.fmax_for_loss} must lie in (fmin, sample_rate/2]")
         if problems:
@@ -406,8 +428,11 @@ class Generator(nn.Module):
                 x = x[..., :-trim]
             blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
             x = sum(block(x) for block in blocks) / self.num_kernels  # MRF: mean of the blocks
-        x = self.conv_post(F.leaky_relu(x))  # (B, 1, frames · hop); slope 0.01 here, as the official code
-        return torch.tanh(x)
+        x = F.leaky_relu(x)  # slope 0.01 here, as the official code
+        # The waveform's last layer in float32 even under bf16 autocast: bf16 keeps 8 bits of
+        # mantissa, so a bf16 tanh output takes only a few hundred distinct values.
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.tanh(self.conv_post(x.float()))  # (B, 1, frames · hop)
 
     def remove_weight_norm(self) -> Generator:
         """Fold every weight norm into a plain ``weight`` (for inference; same outputs, faster)."""
@@ -539,12 +564,17 @@ class Discriminator(nn.Module):
     ``do_`` checkpoint's ``'mpd'`` and ``'msd'`` entries.
 
     Notebook: 07_hifigan.
+
+    Parameters
+    ----------
+    periods : sequence of int
+        The MPD's periods (``Config.mpd_periods``; the paper's 2, 3, 5, 7, 11).
     """
 
-    def __init__(self):
+    def __init__(self, periods=MPD_PERIODS):
         super().__init__()
         self.msd = MultiScaleDiscriminator()
-        self.mpd = MultiPeriodDiscriminator()
+        self.mpd = MultiPeriodDiscriminator(periods)
 
     def forward(self, x):
         scores_p, fmaps_p = self.mpd(x)
@@ -634,14 +664,19 @@ def mel_l1(y_hat: torch.Tensor, y_mel: torch.Tensor, mel_cfg: MelConfig) -> torc
 
 
 def build(cfg: Config) -> dict[str, nn.Module]:
-    """``{"generator": Generator(cfg), "discriminator": Discriminator()}``."""
-    return {"generator": Generator(cfg), "discriminator": Discriminator()}
+    """``{"generator": Generator(cfg), "discriminator": Discriminator(cfg.mpd_periods)}``."""
+    return {"generator": Generator(cfg), "discriminator": Discriminator(cfg.mpd_periods)}
 
 
 def make_optimizers(modules: dict, cfg: Config):
-    """AdamW (lr 2e-4, β = (0.8, 0.99)) for each network and ``ExponentialLR(gamma=lr_decay)``.
+    """AdamW (lr 2e-4, β = (0.8, 0.99)) for each network, decayed by 0.999 every 809 steps.
 
-    The caller steps the schedulers once per epoch, as the official ``train.py``.
+    The official ``train.py`` steps an ``ExponentialLR(gamma=lr_decay)`` once per epoch, 809
+    steps on LJ Speech. Here a ``StepLR(step_size=lr_decay_steps, gamma=lr_decay)``, stepped
+    once per optimizer step by the loop, gives the same rate at every step on LJ Speech —
+    and on any other folder, whatever its size.
+
+    Notebook: 07_hifigan.
 
     Returns
     -------
@@ -651,7 +686,7 @@ def make_optimizers(modules: dict, cfg: Config):
     optimizers = {name: torch.optim.AdamW(modules[name].parameters(), cfg.learning_rate,
                                           betas=(cfg.adam_b1, cfg.adam_b2))
                   for name in ("generator", "discriminator")}
-    schedulers = {name: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+    schedulers = {name: torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_decay_steps, gamma=cfg.lr_decay)
                   for name, opt in optimizers.items()}
     return optimizers, schedulers
 
@@ -666,8 +701,10 @@ def train_step(modules, optimizers, batch, cfg: Config, *,
 
     Real and detached fake go through D in one batched call (one forward per update, as
     DDP wants); in the G step the real features are computed without gradients — they
-    do not depend on G, so G's gradients are those of the official code. (Spectral
-    norm's power iteration therefore runs once per D call rather than once per input.)
+    do not depend on G, so G's gradients are those of the official code — and D runs
+    :func:`~voclab.models.frozen`: gradients flow through it to ``ŷ`` but are not computed
+    (nor, under DDP, all-reduced) for its own weights, which this step does not update.
+    (Spectral norm's power iteration therefore runs once per D call rather than once per input.)
 
     Notebook: 07_hifigan.
 
@@ -682,7 +719,7 @@ def train_step(modules, optimizers, batch, cfg: Config, *,
     cfg : Config
     autocast : callable
         Context-manager factory for the networks' forward passes (bf16 or a no-op);
-        the mels and losses are computed in float32.
+        the generator's last layer, the mels and the losses are computed in float32.
 
     Returns
     -------
@@ -719,7 +756,8 @@ def train_step(modules, optimizers, batch, cfg: Config, *,
     with autocast():
         with torch.no_grad():
             _, real_fmaps = D(y)
-        fake_scores, fake_fmaps = D(y_hat)
+        with frozen(D):
+            fake_scores, fake_fmaps = D(y_hat)
     adv = generator_adversarial_loss(fake_scores)
     fm = cfg.lambda_fm * feature_matching_loss(real_fmaps, fake_fmaps)
     g_loss = adv + fm + cfg.lambda_mel * mel_loss
@@ -738,6 +776,18 @@ def validation_audio(generator: nn.Module, mel: torch.Tensor) -> torch.Tensor:
     return generator(mel)
 
 
+def validation_mel_config(cfg: Config) -> MelConfig:
+    """The mel validation scores with: the full-band loss mel, as the official ``train.py``.
+
+    Its validation "mel-spec error" compares mels up to ``fmax_for_loss`` (full band), so a
+    generator that hisses above 8 kHz scores worse, and voclab's numbers compare with the
+    official curve (≈ 0.26 at 0.4 M steps on LJ Speech, 0.215 at 2.4 M).
+
+    Notebook: 07_hifigan.
+    """
+    return cfg.loss_mel_config
+
+
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable numbers in ``module`` (with weight norm: ``g`` and ``v`` both count).
 
@@ -754,25 +804,71 @@ def count_parameters(module: nn.Module) -> int:
 # --------------------------------------------------------------------------- official checkpoints
 
 
-def official_to_voclab_keys(state_dict: dict) -> dict:
-    """Rename official weight-norm keys (``X.weight_g`` / ``X.weight_v``) to voclab's parametrization keys.
+#: The official code uses the old ``torch.nn.utils`` hooks; voclab their parametrization
+#: successors, which hold the same tensors under other names (official leaf -> voclab's).
+_WEIGHT_NORM_KEYS = {"weight_g": "parametrizations.weight.original0",  # the gains g
+                     "weight_v": "parametrizations.weight.original1"}  # the directions v
+_SPECTRAL_NORM_KEYS = {"weight_orig": "parametrizations.weight.original",  # the raw weight
+                       "weight_u": "parametrizations.weight.0._u",  # power-iteration vectors
+                       "weight_v": "parametrizations.weight.0._v"}
+_TO_OFFICIAL = {ours: theirs for table in (_WEIGHT_NORM_KEYS, _SPECTRAL_NORM_KEYS) for theirs, ours in table.items()}
 
-    ``X.weight_g`` → ``X.parametrizations.weight.original0`` and ``X.weight_v`` →
-    ``X.parametrizations.weight.original1``; a DDP ``module.`` prefix is dropped.
+
+def official_to_voclab_keys(state_dict: dict) -> dict:
+    """Rename the official code's weight-norm and spectral-norm keys to voclab's parametrization keys.
+
+    The official code uses the old ``torch.nn.utils`` hooks; voclab uses
+    ``torch.nn.utils.parametrizations``, which hold the same tensors under other names.
+    Weight norm: ``X.weight_g`` → ``X.parametrizations.weight.original0``, ``X.weight_v`` →
+    ``X.parametrizations.weight.original1``. Spectral norm (the MSD's first discriminator),
+    recognised by its ``X.weight_orig``: ``weight_orig`` → ``parametrizations.weight.original``,
+    ``weight_u`` / ``weight_v`` → ``parametrizations.weight.0._u`` / ``._v`` — its ``weight_v``
+    is a power-iteration vector, not weight norm's direction. A DDP ``module.`` prefix is dropped.
+
+    Notebook: 07_hifigan.
+
+    Parameters
+    ----------
+    state_dict : dict of str to torch.Tensor
+        An official state dict (the generator, or a ``do_`` file's ``'mpd'`` / ``'msd'``).
+
+    Returns
+    -------
+    state_dict : dict of str to torch.Tensor
+        The same tensors under voclab's keys.
     """
+    state_dict = {key.removeprefix("module."): value for key, value in state_dict.items()}
+    spectral = {key[: -len("weight_orig")] for key in state_dict if key.endswith("weight_orig")}
     out = {}
     for key, value in state_dict.items():
-        key = key.removeprefix("module.")
-        for old, new in (("weight_g", "original0"), ("weight_v", "original1")):
-            if key.endswith("." + old):
-                key = key[: -len(old)] + "parametrizations.weight." + new
-        out[key] = value
+        head, _, leaf = key.rpartition(".")
+        head = head + "." if head else ""
+        table = _SPECTRAL_NORM_KEYS if head in spectral else _WEIGHT_NORM_KEYS
+        out[head + table.get(leaf, leaf)] = value
     return out
 
 
+def voclab_to_official_keys(state_dict: dict) -> dict:
+    """The inverse of :func:`official_to_voclab_keys`: voclab's keys as the official code names them.
+
+    Notebook: 07_hifigan.
+
+    Parameters
+    ----------
+    state_dict : dict of str to torch.Tensor
+
+    Returns
+    -------
+    state_dict : dict of str to torch.Tensor
+    """
+    return {_official_name(key): value for key, value in state_dict.items()}
+
+
 def _official_name(key: str) -> str:
-    return key.replace("parametrizations.weight.original0", "weight_g").replace(
-        "parametrizations.weight.original1", "weight_v")
+    for ours, theirs in _TO_OFFICIAL.items():
+        if key.endswith("." + ours) or key == ours:
+            return key[: -len(ours)] + theirs
+    return key
 
 
 def _describe_checkpoint(sd: dict) -> str:
@@ -847,31 +943,166 @@ def load_official_generator(checkpoint, config, *, remove_weight_norm: bool = Fa
         describes and what the checkpoint looks like).
     """
     cfg = Config.from_official(_load_json_or_dict(config, "HiFi-GAN config.json"))
-    if not isinstance(checkpoint, dict):
-        path = Path(checkpoint)
-        if not path.is_file():
-            raise ConfigError(f"No HiFi-GAN checkpoint at {path}.")
-        checkpoint = torch.load(path, weights_only=True, map_location="cpu")
-    sd = checkpoint.get("generator", checkpoint)
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+    generator = Generator(cfg)
+    _load_official_generator_weights(generator, cfg, checkpoint, "this config.json")
+    generator.eval()
+    if remove_weight_norm:
+        generator.remove_weight_norm()
+    return generator, cfg, cfg.mel_config
+
+
+def _read_official_file(source, what: str) -> dict:
+    """``torch.load`` an official checkpoint file safely (``weights_only``), or pass a loaded dict through."""
+    if isinstance(source, dict):
+        return source
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError(f"No HiFi-GAN {what} at {path}.")
+    try:
+        content = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - every failure means "not a usable checkpoint"
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise CheckpointError(f"{path} is not a readable {what}: damaged, truncated or not a torch file "
+                              f"({first}).") from None
+    if not isinstance(content, dict):
+        raise CheckpointError(f"{path} holds a {type(content).__name__}, not the dict of an official {what}.")
+    return content
+
+
+def _load_official_generator_weights(generator: Generator, cfg: Config, checkpoint, against: str, *,
+                                     training: bool = False) -> None:
+    """Load an official ``g_`` file (or its dict) into ``generator``, or say exactly why it does not fit."""
+    content = _read_official_file(checkpoint, "generator checkpoint (g_XXXXXXXX)")
+    sd = content.get("generator", content)
+    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise ConfigError("This checkpoint holds no generator state dict (expected {'generator': "
                           "state_dict}, the official g_XXXXXXXX file; do_XXXXXXXX files hold the "
                           "discriminators).")
     sd = official_to_voclab_keys(sd)
-    generator = Generator(cfg)
-    plain = not any(k.endswith("original0") for k in sd)  # weight norm already removed in the file
-    if plain:
+    if not any(k.endswith("original0") for k in sd):  # weight norm already removed in the file
+        if training:
+            raise ConfigError("This generator checkpoint has its weight norm folded away (an export for "
+                              "inference); training needs the g_XXXXXXXX file that train.py wrote.")
         generator.remove_weight_norm()
     problems = _mismatches(generator.state_dict(), sd)
     if problems:
         arch = ", ".join(f"{k}={getattr(cfg, k)}"
                          for k in ("resblock", "upsample_rates", "upsample_initial_channel"))
         raise ConfigError(
-            f"The checkpoint does not fit the generator of this config.json ({cfg.variant}: {arch}): "
+            f"The checkpoint does not fit the generator of {against} ({cfg.variant}: {arch}): "
             f"{'; '.join(problems)}. The checkpoint has {_describe_checkpoint(sd)}. "
-            "Use the config.json that was trained with this checkpoint.")
+            "Use the config that was trained with this checkpoint.")
     generator.load_state_dict(sd)
-    generator.eval()
-    if remove_weight_norm:
-        generator.remove_weight_norm()
-    return generator, cfg, cfg.mel_config
+
+
+def _load_official_optimizer(optimizer: torch.optim.Optimizer, state: dict, network: nn.Module, what: str) -> None:
+    """Load an official AdamW state, after checking that its moments fit the network's weights in order."""
+    weights = list(network.parameters())
+    try:
+        indices = [i for group in state["param_groups"] for i in group["params"]]
+        shapes = [tuple(state["state"][i]["exp_avg"].shape) if i in state["state"] else None for i in indices]
+    except (KeyError, TypeError) as err:
+        raise CheckpointError(f"the do_ file's {what} is not an AdamW state dict ({err!r} missing).") from None
+    expected = [tuple(w.shape) for w in weights]
+    if len(shapes) != len(expected) or any(s is not None and s != e for s, e in zip(shapes, expected)):
+        raise CheckpointError(
+            f"the do_ file's {what} holds moments for {len(shapes)} tensors that do not fit the "
+            f"{len(expected)} weights of this run's network; was it written for another architecture?")
+    optimizer.load_state_dict(state)
+
+
+def load_official_training_state(modules: dict, optimizers: dict, cfg: Config, generator_file,
+                                  discriminator_file=None) -> tuple[int, int]:
+    """Continue training from an official run: load its ``g_`` + ``do_`` pair into voclab's networks.
+
+    The official ``train.py`` writes two files every 5000 steps: ``g_XXXXXXXX``
+    (``{'generator': state_dict}``) and ``do_XXXXXXXX`` (``{'mpd', 'msd', 'optim_g', 'optim_d',
+    'steps', 'epoch'}``). Both load here exactly: the keys are renamed
+    (:func:`official_to_voclab_keys`, spectral norm included), the AdamW moments go to the
+    same weights (voclab's discriminator lists the MSD's weights before the MPD's, as the
+    official ``chain(msd, mpd)``), and the step is the one the official code would resume
+    at, ``steps + 1``. Without a ``do_`` file the generator alone is loaded, and the
+    discriminators and optimizers start fresh at step 0 (fine-tuning from a published ``g_``).
+
+    Notebook: 07_hifigan (``voclab train hifigan --init-official g_... do_...``).
+
+    Parameters
+    ----------
+    modules : dict
+        From :func:`build`, for the run's config (the architecture must be the checkpoint's).
+    optimizers : dict
+        From :func:`make_optimizers`.
+    cfg : Config
+        The run's config (named in the message when the weights do not fit).
+    generator_file : str or Path
+        The official ``g_XXXXXXXX``.
+    discriminator_file : str or Path, optional
+        The official ``do_XXXXXXXX`` of the same step.
+
+    Returns
+    -------
+    step, epoch : int
+        Where training continues (0, 0 without a ``do_`` file).
+
+    Raises
+    ------
+    voclab.errors.ConfigError, voclab.errors.CheckpointError
+        A file is missing, unreadable, not of the official layout, or does not fit the run's
+        networks (the message names the keys and shapes).
+    """
+    generator, discriminator = modules["generator"], modules["discriminator"]
+    _load_official_generator_weights(generator, cfg, generator_file, "this run's config", training=True)
+    if discriminator_file is None:
+        return 0, 0
+    content = _read_official_file(discriminator_file, "discriminator checkpoint (do_XXXXXXXX)")
+    missing = [key for key in ("mpd", "msd", "optim_g", "optim_d", "steps", "epoch") if key not in content]
+    if missing:
+        raise CheckpointError(f"{discriminator_file} lacks {missing}: an official do_XXXXXXXX file holds 'mpd', "
+                              "'msd', 'optim_g', 'optim_d', 'steps' and 'epoch'.")
+    sd = {f"{name}.{key}": value for name in ("mpd", "msd") for key, value in official_to_voclab_keys(content[name]).items()}
+    problems = _mismatches(discriminator.state_dict(), sd)
+    if problems:
+        periods = [d.period for d in discriminator.mpd.discriminators]
+        raise ConfigError(f"The do_ file's discriminators do not fit this run's (mpd_periods={periods}): "
+                          f"{'; '.join(problems)}.")
+    discriminator.load_state_dict(sd)
+    _load_official_optimizer(optimizers["generator"], content["optim_g"], generator, "optim_g")
+    _load_official_optimizer(optimizers["discriminator"], content["optim_d"], discriminator, "optim_d")
+    return int(content["steps"]) + 1, int(content["epoch"])
+
+
+def save_official_checkpoint(modules: dict, optimizers: dict, step: int, epoch: int, folder) -> tuple[Path, Path]:
+    """Write voclab's HiFi-GAN as the official code's ``g_XXXXXXXX`` and ``do_XXXXXXXX`` pair.
+
+    The inverse of :func:`load_official_training_state`: official key names (weight norm's
+    ``weight_g`` / ``weight_v``, spectral norm's ``weight_orig`` / ``weight_u`` / ``weight_v``),
+    ``'steps' = step − 1`` (the official counter at its save after ``step`` updates) and the
+    file names it would use. Other tools that read official checkpoints read these.
+
+    Notebook: 07_hifigan.
+
+    Parameters
+    ----------
+    modules, optimizers : dict
+        The run's networks and optimizers (:func:`build`, :func:`make_optimizers`).
+    step : int
+        Optimizer steps done (at least 1).
+    epoch : int
+    folder : str or Path
+
+    Returns
+    -------
+    generator_file, discriminator_file : Path
+    """
+    if step < 1:
+        raise ConfigError(f"an official checkpoint is written after at least one step (got step={step}).")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    discriminator = modules["discriminator"]
+    g_path, do_path = folder / f"g_{step - 1:08d}", folder / f"do_{step - 1:08d}"
+    torch.save({"generator": voclab_to_official_keys(modules["generator"].state_dict())}, g_path)
+    torch.save({"mpd": voclab_to_official_keys(discriminator.mpd.state_dict()),
+                "msd": voclab_to_official_keys(discriminator.msd.state_dict()),
+                "optim_g": optimizers["generator"].state_dict(), "optim_d": optimizers["discriminator"].state_dict(),
+                "steps": step - 1, "epoch": epoch}, do_path)
+    return g_path, do_path

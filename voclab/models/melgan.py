@@ -43,6 +43,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from ..errors import ConfigError, ShapeError
 from ..spectral import MelConfig, mel_spectrogram
+from . import frozen
 
 __all__ = [
     "Config",
@@ -289,7 +290,11 @@ class Generator(nn.Module):
                 f"the generator needs at least 4 mel frames (its first conv reflect-pads by 3), "
                 f"got {mel.shape[-1]}."
             )
-        return self.model(mel)  # (B, 1, frames * hop)
+        x = self.model[:-2](mel)  # (B, ngf, frames * hop + 6): reflect-padded for the last conv
+        # The last conv and tanh in float32 even under bf16 autocast: bf16 keeps 8 bits of
+        # mantissa, and a bf16 waveform takes only a few hundred distinct values.
+        with torch.autocast(x.device.type, enabled=False):
+            return self.model[-2:](x.float())  # (B, 1, frames * hop)
 
 
 # --------------------------------------------------------------------------- discriminator
@@ -418,8 +423,8 @@ def discriminator_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Ten
     tensor(0.7500)
     """
     loss = 0.0
-    for scale_real, scale_fake in zip(real, fake):
-        loss = loss + F.relu(1 - scale_real[-1]).mean() + F.relu(1 + scale_fake[-1]).mean()
+    for scale_real, scale_fake in zip(real, fake):  # in float32: a bf16 sum near 6 moves in steps of 1/32
+        loss = loss + F.relu(1 - scale_real[-1].float()).mean() + F.relu(1 + scale_fake[-1].float()).mean()
     return loss
 
 
@@ -439,7 +444,7 @@ def generator_adversarial_loss(fake: list[list[torch.Tensor]]) -> torch.Tensor:
     """
     loss = 0.0
     for scale in fake:
-        loss = loss - scale[-1].mean()
+        loss = loss - scale[-1].float().mean()
     return loss
 
 
@@ -477,7 +482,7 @@ def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.
     loss = 0.0
     for scale_real, scale_fake in zip(real, fake):
         for feat_real, feat_fake in zip(scale_real[:-1], scale_fake[:-1]):
-            loss = loss + weight * F.l1_loss(feat_fake, feat_real.detach())
+            loss = loss + weight * F.l1_loss(feat_fake.float(), feat_real.detach().float())
     return loss
 
 
@@ -537,7 +542,9 @@ def train_step(modules: dict[str, nn.Module], optimizers: dict, batch: dict, cfg
     concatenated batch; the discriminators have no batch statistics, so this equals two
     forwards). G step: ``−D(G(s)) + lambda_feat · feature matching`` with the *updated*
     discriminator on fake audio and, as targets, the real features computed in the D step,
-    before the D update (the official code reuses them too). The mel L1 between ``s`` and the mel of ``G(s)`` is
+    before the D update (the official code reuses them too); the discriminator runs
+    :func:`~voclab.models.frozen`, so no gradients are computed (or all-reduced) for its
+    weights in the G step. The mel L1 between ``s`` and the mel of ``G(s)`` is
     computed without gradient, for logging only.
 
     Notebook: 06_melgan.
@@ -552,7 +559,8 @@ def train_step(modules: dict[str, nn.Module], optimizers: dict, batch: dict, cfg
         ``{"audio": (B, 1, T), "mel": (B, n_mels, T // hop)}``.
     cfg : Config
     autocast : callable
-        Context-manager factory wrapping the forward passes (bf16 or a no-op).
+        Context-manager factory wrapping the forward passes (bf16 or a no-op); the
+        generator's last layer and the losses are computed in float32.
 
     Returns
     -------
@@ -580,19 +588,19 @@ def train_step(modules: dict[str, nn.Module], optimizers: dict, batch: dict, cfg
     # discriminator step
     with autocast():
         both = discriminator(torch.cat([audio, fake.detach()]))  # scales × layers × (2B, C, T')
-        d_real = [[f[: len(audio)] for f in scale] for scale in both]
-        d_fake = [[f[len(audio):] for f in scale] for scale in both]
-        loss_d = discriminator_loss(d_real, d_fake)
+    d_real = [[f[: len(audio)] for f in scale] for scale in both]
+    d_fake = [[f[len(audio):] for f in scale] for scale in both]
+    loss_d = discriminator_loss(d_real, d_fake)  # float32, outside autocast
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
 
-    # generator step
-    with autocast():
+    # generator step, against the updated discriminator (whose weights it does not update)
+    with autocast(), frozen(discriminator):
         d_fake = discriminator(fake)
-        loss_adv = generator_adversarial_loss(d_fake)
-        loss_fm = feature_matching_loss(d_real, d_fake, n_layers_D=cfg.n_layers_D)
-        loss_g = loss_adv + cfg.lambda_feat * loss_fm
+    loss_adv = generator_adversarial_loss(d_fake)
+    loss_fm = feature_matching_loss(d_real, d_fake, n_layers_D=cfg.n_layers_D)
+    loss_g = loss_adv + cfg.lambda_feat * loss_fm
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()

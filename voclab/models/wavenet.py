@@ -719,7 +719,11 @@ class WaveNet(nn.Module):
         for layer in self.layers:
             h, skip = layer(h, c_up, g_vec)
             skips = skips + skip  # (B, skip, T)
-        return self.last_conv_layers(skips * math.sqrt(1.0 / len(self.layers)))
+        h = self.last_conv_layers[:-1](skips * math.sqrt(1.0 / len(self.layers)))  # ReLU → 1×1 → ReLU
+        # The output layer in float32 even under bf16 autocast: bf16 mixture means would take
+        # only 256 values in [-1, 1], far coarser than the 16-bit audio they model.
+        with torch.autocast(h.device.type, enabled=False):
+            return self.last_conv_layers[-1](h.to(torch.promote_types(h.dtype, torch.float32)))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None, g: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits: the distribution of every sample given the true samples before it.
