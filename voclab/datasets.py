@@ -3,7 +3,10 @@
 A GAN vocoder learns from short random crops of recordings (HiFi-GAN and MelGAN: 8192
 samples, about 0.37 s at 22.05 kHz) paired with the mel spectrogram of the same crop.
 :class:`AudioSegments` makes those pairs from any folder of WAV/FLAC/OGG/AIFF files;
-:func:`split_files` holds a few whole clips out for validation.
+:func:`split_files` holds a few whole clips out for validation. For fine-tuning on a
+text-to-speech model's output, :func:`pair_mels` pairs every recording with the mel the
+acoustic model predicted for it (teacher-forced, "ground-truth aligned"), and the
+segments take their mel from there while the loss still hears the real recording.
 
 Everything random here is a pure function of ``(seed, epoch, index)``, never of a
 process-wide random state, so a resumed run (``voclab train --resume``) sees exactly the
@@ -14,6 +17,7 @@ Notebook: 06_melgan, 07_hifigan (and the ``voclab train`` command).
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -22,9 +26,11 @@ import torch
 
 from .audio import FORMATS, load
 from .errors import DataError, VoclabError
+from .melfiles import FOLDER_SETTINGS, check_mel_shape, read_settings
 from .spectral import MelConfig, mel_spectrogram
 
-__all__ = ["find_audio_files", "split_files", "peak_normalize", "AudioSegments", "load_clip_for_validation"]
+__all__ = ["find_audio_files", "split_files", "peak_normalize", "pair_mels", "AudioSegments",
+           "load_clip_for_validation"]
 
 #: Peak level after normalisation (HiFi-GAN's ``normalize(audio) * 0.95``).
 PEAK = 0.95
@@ -163,7 +169,108 @@ def clip_name(path: Path, root: Path | None = None) -> str:
     return "_".join(relative.with_suffix("").parts)
 
 
-def load_clip_for_validation(path: Path, mel: MelConfig, *, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _samples_at(path: Path, sample_rate: int) -> int:
+    """How many samples ``path`` has once loaded at ``sample_rate`` (from its header)."""
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return int(round(info.frames * sample_rate / info.samplerate))
+
+
+def pair_mels(files, mels_dir: str | Path, mel: MelConfig) -> list[Path]:
+    """Find the acoustic model's mel of every recording (``DIR/<stem>.npy``) and check them all.
+
+    Fine-tuning a vocoder on the mels a text-to-speech model predicts for its own training
+    sentences (teacher-forced, so they are aligned with the recordings) teaches the vocoder
+    the acoustic model's small errors; HiFi-GAN's official ``--fine_tuning`` does it. Before a
+    step is spent, every pair is checked:
+
+    * the settings: ``DIR/mel_config.json`` (one :class:`MelConfig` dict for the folder) or a
+      ``<stem>.json`` beside each ``.npy`` must equal the run's mel settings;
+    * each file: ``(n_mels, frames)`` or ``(1, n_mels, frames)``, with as many frames as the
+      recording makes at the run's hop, within one (a centred STFT makes one more).
+
+    Notebook: 07_hifigan (``voclab train hifigan --mels DIR``).
+
+    Parameters
+    ----------
+    files : list of Path
+        The recordings.
+    mels_dir : str or Path
+        The folder of ``.npy`` mels, one per recording, with the recording's file stem.
+    mel : MelConfig
+        The run's mel settings.
+
+    Returns
+    -------
+    mel_files : list of Path
+        ``mel_files[i]`` belongs to ``files[i]``.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        No folder, no settings, missing mels or frame counts that do not match (the message
+        names the files and the counts).
+    voclab.errors.MelMismatchError
+        Settings that differ from the run's (the message names the fields).
+    """
+    mels_dir = Path(mels_dir)
+    if not mels_dir.is_dir():
+        raise DataError(f"No mel folder at {str(mels_dir)!r}: --mels takes the folder of .npy mels your acoustic "
+                        "model wrote, one per recording, named like the recording (LJ001-0001.wav -> LJ001-0001.npy).")
+    folder_settings = mels_dir / FOLDER_SETTINGS
+    settings = read_settings(folder_settings) if folder_settings.is_file() else None
+    if settings is not None:
+        mel.require_match(settings, what=f"the mels in {mels_dir} ({FOLDER_SETTINGS})")
+    hop = mel.hop_length
+    mel_files, missing, unchecked, mismatched = [], [], [], []
+    for path in files:
+        mel_path = mels_dir / f"{Path(path).stem}.npy"
+        mel_files.append(mel_path)
+        if not mel_path.is_file():
+            missing.append(mel_path.name)
+            continue
+        sidecar = mel_path.with_suffix(".json")
+        if sidecar.is_file():
+            mel.require_match(read_settings(sidecar), what=mel_path.name)
+        elif settings is None:
+            unchecked.append(mel_path.name)
+        try:
+            shape = np.load(mel_path, mmap_mode="r", allow_pickle=False).shape  # the header only
+        except (ValueError, OSError) as err:
+            raise DataError(f"{mel_path} could not be read as a numpy array ({err}).") from None
+        frames = check_mel_shape(shape, mel.n_mels, mel_path.name)
+        samples = _samples_at(Path(path), mel.sample_rate)
+        if abs(frames - samples // hop) > 1:
+            mismatched.append(f"{mel_path.name} has {frames} frames but {Path(path).name} ({samples} samples) "
+                              f"makes {samples // hop} at hop {hop}")
+    if missing:
+        raise DataError(f"{len(missing)} of {len(files)} recordings have no mel in {mels_dir}: "
+                        f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}. Each recording needs "
+                        "DIR/<its stem>.npy from the acoustic model.")
+    if unchecked:
+        example = json.dumps(mel.to_dict())
+        raise DataError(f"The mels in {mels_dir} carry no settings ({unchecked[0]} has no .json beside it and the "
+                        f"folder no {FOLDER_SETTINGS}), so voclab cannot check that they match this run's. If your "
+                        f"acoustic model used exactly the run's settings, write them to {folder_settings}: {example}")
+    if mismatched:
+        raise DataError(f"{len(mismatched)} mel(s) are not aligned with their recordings: {'; '.join(mismatched[:3])}"
+                        f"{' ...' if len(mismatched) > 3 else ''}. Ground-truth-aligned mels come from "
+                        "teacher-forcing the acoustic model on the same recordings, with the run's hop.")
+    return mel_files
+
+
+def _load_mel_file(path: Path, n_mels: int) -> np.ndarray:
+    """A checked mel file as float32 ``(n_mels, frames)``."""
+    log_mel = np.load(path, allow_pickle=False)
+    log_mel = np.ascontiguousarray(log_mel.reshape(n_mels, -1), dtype=np.float32)
+    if not np.all(np.isfinite(log_mel)):
+        raise DataError(f"{path.name}: the mel contains NaN or infinite values; fix whatever made it.")
+    return log_mel
+
+
+def load_clip_for_validation(path: Path, mel: MelConfig, *, normalize: bool = True,
+                             mel_file: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A whole validation clip and its mel, trimmed to a whole number of hops.
 
     Notebook: 06_melgan, 07_hifigan.
@@ -174,6 +281,9 @@ def load_clip_for_validation(path: Path, mel: MelConfig, *, normalize: bool = Tr
     mel : MelConfig
     normalize : bool
         Peak-normalise as the training segments are.
+    mel_file : Path, optional
+        The acoustic model's mel of this clip (:func:`pair_mels`); the audio is then cut or
+        zero-padded to its frames.
 
     Returns
     -------
@@ -183,6 +293,10 @@ def load_clip_for_validation(path: Path, mel: MelConfig, *, normalize: bool = Tr
     y, _ = load(path, sr=mel.sample_rate)
     if normalize:
         y = peak_normalize(y)
+    if mel_file is not None:
+        log_mel = _load_mel_file(mel_file, mel.n_mels)
+        length = log_mel.shape[1] * mel.hop_length
+        return np.pad(y[:length], (0, max(0, length - len(y)))), log_mel
     frames = len(y) // mel.hop_length
     if frames < 2:
         raise DataError(
@@ -201,7 +315,8 @@ class AudioSegments(torch.utils.data.Dataset):
     from ``numpy.random.default_rng((seed, e, i))``: reproducible, and the same in every
     DataLoader worker. Files shorter than a segment are zero-padded at the end. An epoch
     has ``max(len(files), min_items)`` items, so that even a handful of clips fill a
-    batch.
+    batch. With ``mels_dir`` (fine-tuning on an acoustic model's mels), the crop starts at
+    a random mel frame and its mel is cut from the model's mel, not computed from the audio.
 
     Notebook: 06_melgan, 07_hifigan.
 
@@ -221,6 +336,8 @@ class AudioSegments(torch.utils.data.Dataset):
     seed : int
     min_items : int
         Smallest number of items per epoch (files are cycled to reach it).
+    mels_dir : str or Path, optional
+        A folder of ground-truth-aligned mels, ``<stem>.npy`` per file (:func:`pair_mels`).
     cache_mb : float
         Keep decoded files in memory up to this many megabytes (per worker process).
 
@@ -234,7 +351,8 @@ class AudioSegments(torch.utils.data.Dataset):
     """
 
     def __init__(self, files, mel: MelConfig, segment_size: int, *, normalize: bool = True,
-                 gain_range: tuple[float, float] | None = None, seed: int = 0, min_items: int = 1, cache_mb: float = 1024.0):
+                 gain_range: tuple[float, float] | None = None, seed: int = 0, min_items: int = 1,
+                 mels_dir: str | Path | None = None, cache_mb: float = 1024.0):
         if segment_size % mel.hop_length:
             raise DataError(
                 f"segment_size={segment_size} is not a multiple of the mel's hop_length="
@@ -256,6 +374,12 @@ class AudioSegments(torch.utils.data.Dataset):
         self._cache_limit = cache_mb * 2**20
         self._bad: set[int] = set()
         self._check_headers()
+        if mels_dir is not None and self.gain_range is not None:
+            raise DataError("a random gain cannot be applied to given mels (the acoustic model made them at the "
+                            "recordings' level): set random_gain to null (--set random_gain=null) to fine-tune on --mels.")
+        self.mel_files = None if mels_dir is None else pair_mels(self.files, mels_dir, mel)
+        # the log-mel of silence, to pad given mels as the audio is zero-padded
+        self._silence = mel_spectrogram(np.zeros(4 * mel.hop_length, np.float32), mel)[:, :1].astype(np.float32)
 
     def _check_headers(self) -> None:
         """Skip files whose header libsndfile cannot read, with one warning naming them."""
@@ -287,16 +411,19 @@ class AudioSegments(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return max(len(self.files), self.min_items)
 
-    def _audio(self, file_index: int) -> np.ndarray:
+    def _audio(self, file_index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """A whole file (peak-normalised or not) and its given mel (None: computed per crop)."""
         if file_index in self._cache:
             return self._cache[file_index]
         y, _ = load(self.files[file_index], sr=self.mel.sample_rate)
         if self.normalize:
             y = peak_normalize(y)
-        if self._cache_bytes + y.nbytes <= self._cache_limit:
-            self._cache[file_index] = y
-            self._cache_bytes += y.nbytes
-        return y
+        given = None if self.mel_files is None else _load_mel_file(self.mel_files[file_index], self.mel.n_mels)
+        size = y.nbytes + (given.nbytes if given is not None else 0)
+        if self._cache_bytes + size <= self._cache_limit:
+            self._cache[file_index] = (y, given)
+            self._cache_bytes += size
+        return y, given
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         file_index = index % len(self.files)
@@ -306,7 +433,7 @@ class AudioSegments(torch.utils.data.Dataset):
             if candidate in self._bad:
                 continue
             try:
-                y = self._audio(candidate)
+                y, given = self._audio(candidate)
                 break
             except VoclabError as err:
                 self._bad.add(candidate)
@@ -315,6 +442,9 @@ class AudioSegments(torch.utils.data.Dataset):
             raise DataError("None of the training files could be decoded as audio.")
         rng = np.random.default_rng((self.seed, self.epoch, index))
         T = self.segment_size
+        frames = T // self.mel.hop_length
+        if given is not None:
+            return self._aligned_crop(y, given, frames, rng)
         if len(y) >= T:
             start = int(rng.integers(0, len(y) - T + 1))
             segment = y[start:start + T]
@@ -322,10 +452,22 @@ class AudioSegments(torch.utils.data.Dataset):
             segment = np.pad(y, (0, T - len(y)))
         if self.gain_range is not None:
             segment = segment * np.float32(rng.uniform(*self.gain_range))
-        frames = T // self.mel.hop_length
         # center=True presets make one more frame; the generator needs exactly T // hop
-        log_mel = mel_spectrogram(segment, self.mel)[:, :frames]
-        return {
-            "audio": torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))[None],  # (1, T)
-            "mel": torch.from_numpy(np.ascontiguousarray(log_mel, dtype=np.float32)),  # (n_mels, T // hop)
-        }
+        return _item(segment, mel_spectrogram(segment, self.mel)[:, :frames])
+
+    def _aligned_crop(self, y: np.ndarray, given: np.ndarray, frames: int, rng) -> dict[str, torch.Tensor]:
+        """A crop at a random frame of a given mel, and the audio those frames stand for."""
+        hop = self.mel.hop_length
+        start = int(rng.integers(0, given.shape[1] - frames + 1)) if given.shape[1] >= frames else 0
+        log_mel = given[:, start:start + frames]  # (n_mels, <= frames)
+        if log_mel.shape[1] < frames:  # a clip shorter than a segment: silence after it, in both
+            log_mel = np.concatenate([log_mel, np.repeat(self._silence, frames - log_mel.shape[1], axis=1)], axis=1)
+        segment = y[start * hop:(start + frames) * hop]
+        return _item(np.pad(segment, (0, frames * hop - len(segment))), log_mel)
+
+
+def _item(segment: np.ndarray, log_mel: np.ndarray) -> dict[str, torch.Tensor]:
+    return {
+        "audio": torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))[None],  # (1, T)
+        "mel": torch.from_numpy(np.ascontiguousarray(log_mel, dtype=np.float32)),  # (n_mels, T // hop)
+    }

@@ -24,8 +24,6 @@ Notebook: 07_hifigan, 08_shootout.
 
 from __future__ import annotations
 
-import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,136 +31,12 @@ import torch
 
 from .audio import FORMATS, load, save
 from .checkpoint import Checkpoint, load_checkpoint
-from .errors import (
-    AudioFileNotFoundError,
-    ConfigError,
-    NonFiniteAudioError,
-    ShapeError,
-    UnsupportedFormatError,
-)
-from .spectral import MelConfig, mel_spectrogram
+from .errors import AudioFileNotFoundError, ConfigError, UnsupportedFormatError
+from .melfiles import MEL_FORMATS, read_mel, save_mel
+from .spectral import mel_spectrogram
 
+# read_mel and save_mel live in voclab.melfiles; they are part of vocoding, so they are here too
 __all__ = ["vocode", "read_mel", "save_mel", "prepare_for_inference"]
-
-MEL_FORMATS = (".npz", ".npy")
-
-
-def save_mel(path: str | Path, mel, cfg: MelConfig) -> Path:
-    """Write a mel and its settings to a ``.npz`` that ``voclab vocode`` checks on reading.
-
-    Notebook: 07_hifigan, 08_shootout.
-
-    Parameters
-    ----------
-    path : str or Path
-        Destination (``.npz``).
-    mel : array [shape=(n_mels, frames)]
-        A log-mel made with ``cfg``.
-    cfg : MelConfig
-
-    Returns
-    -------
-    path : Path
-    """
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise UnsupportedFormatError(f"save_mel writes .npz files (with the settings inside), not {path.suffix!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    array = mel.detach().cpu().numpy() if isinstance(mel, torch.Tensor) else np.asarray(mel)
-    np.savez(path, mel=array.astype(np.float32), mel_config=np.array(json.dumps(cfg.to_dict())))
-    return path
-
-
-def _check_shape(mel: np.ndarray, expected: MelConfig, name: str) -> np.ndarray:
-    n_mels = expected.n_mels
-    if mel.ndim == 3 and mel.shape[0] == 1:
-        mel = mel[0]
-    if mel.ndim != 2:
-        raise ShapeError(
-            f"{name}: expected a mel of shape (n_mels={n_mels}, frames), got {mel.shape}."
-        )
-    if mel.shape[0] != n_mels:
-        if mel.shape[1] == n_mels:
-            raise ShapeError(
-                f"{name}: expected a mel of shape (n_mels={n_mels}, frames), got {mel.shape}: it looks "
-                "transposed (frames, n_mels); save mel.T instead."
-            )
-        raise ShapeError(
-            f"{name}: expected a mel of shape (n_mels={n_mels}, frames), got {mel.shape}: this checkpoint "
-            f"was trained on {n_mels}-band mels; recompute the mel with its MelConfig."
-        )
-    if mel.shape[1] < 1:
-        raise ShapeError(f"{name}: the mel has no frames (shape {mel.shape}).")
-    if not np.all(np.isfinite(mel)):
-        raise NonFiniteAudioError(f"{name}: the mel contains NaN or infinite values; fix whatever made it.")
-    return np.ascontiguousarray(mel, dtype=np.float32)
-
-
-def _settings(values, source: str) -> MelConfig:
-    try:
-        return MelConfig.from_dict(dict(values))
-    except (ConfigError, TypeError, ValueError) as err:
-        raise ConfigError(f"{source} does not hold valid MelConfig settings ({err}).") from None
-
-
-def read_mel(path: str | Path, expected: MelConfig) -> np.ndarray:
-    """Read a mel file (``.npz`` or ``.npy`` [+ ``.json``]) and check it against ``expected``.
-
-    Notebook: 07_hifigan, 08_shootout.
-
-    Parameters
-    ----------
-    path : str or Path
-    expected : MelConfig
-        The checkpoint's mel settings.
-
-    Returns
-    -------
-    mel : np.ndarray [shape=(n_mels, frames), dtype=float32]
-
-    Raises
-    ------
-    voclab.errors.MelMismatchError
-        The mel's settings differ from ``expected`` (the message names the fields).
-    voclab.errors.ShapeError
-        Wrong number of bands, transposed, or not 2-D.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioFileNotFoundError(f"No mel file at {str(path)!r}.")
-    settings = None
-    try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                if "mel" not in archive:
-                    raise ShapeError(f"{path.name} has no array named 'mel' (it has {sorted(archive.files)}).")
-                mel = archive["mel"]
-                if "mel_config" in archive:
-                    settings = _settings(json.loads(str(archive["mel_config"])), f"{path.name}'s mel_config")
-        else:
-            mel = np.load(path, allow_pickle=False)
-            sidecar = path.with_suffix(".json")
-            if sidecar.is_file():
-                try:
-                    values = json.loads(sidecar.read_text(encoding="utf-8"))
-                except ValueError as err:
-                    raise ConfigError(f"{sidecar.name} is not valid JSON ({err}).") from None
-                settings = _settings(values, sidecar.name)
-    except (ValueError, OSError) as err:
-        if isinstance(err, (ShapeError, ConfigError)):
-            raise
-        raise UnsupportedFormatError(f"{path.name} could not be read as a numpy mel ({err}).") from None
-    if settings is not None:
-        expected.require_match(settings, what=f"{path.name}")
-    mel = _check_shape(np.asarray(mel), expected, path.name)
-    if settings is None:
-        warnings.warn(
-            f"{path.name} carries no mel settings, so they could not be checked against the checkpoint's "
-            "(only its band count was). Save mels with voclab.vocode.save_mel(path, mel, cfg) or add a "
-            f"{path.with_suffix('.json').name} sidecar.",
-            stacklevel=2,
-        )
-    return mel
 
 
 def prepare_for_inference(checkpoint: Checkpoint) -> Checkpoint:
