@@ -66,7 +66,7 @@ def main() -> None:
     import torch
 
     from voclab.models.wavenet import WaveNet, count_parameters
-    from voclab.train import load_config
+    from voclab.config import load_config
 
     torch.set_num_threads(args.threads)
     rows = []

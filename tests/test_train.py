@@ -25,7 +25,7 @@ from toy_vocoder import make_clips
 
 import voclab
 from voclab import cli
-from voclab import train as train_module
+from voclab import config as config_module
 from voclab.checkpoint import (
     FORMAT,
     list_checkpoints,
@@ -34,17 +34,20 @@ from voclab.checkpoint import (
     resolve_checkpoint,
     save_atomic,
 )
-from voclab.datasets import AudioSegments, find_audio_files, split_files
+from voclab.datasets import AudioSegments, find_audio_files, pair_mels, split_files
 from voclab.errors import (
     CheckpointError,
     ConfigError,
     DataError,
+    MelMismatchError,
+    ShapeError,
     TrainingError,
     VoclabError,
 )
 from voclab.models import MODELS, get_model
 from voclab.spectral import MelConfig, mel_spectrogram
-from voclab.train import load_config, train
+from voclab.config import load_config
+from voclab.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 22050
@@ -92,9 +95,9 @@ def test_load_config_from_file_with_overrides(toy, tmp_path):
 
 def test_named_config_is_found_in_the_package_folder(toy, tmp_path, monkeypatch):
     (tmp_path / "toy_small.json").write_text(json.dumps({"model": "toy", "channels": 2}))
-    monkeypatch.setattr(train_module, "CONFIG_DIR", tmp_path)
+    monkeypatch.setattr(config_module, "CONFIG_DIR", tmp_path)
     assert load_config(toy, "toy_small").channels == 2
-    assert train_module.config_names("toy") == ["toy_small"]
+    assert config_module.config_names("toy") == ["toy_small"]
     with pytest.raises(ConfigError, match="toy_small"):  # the message lists what is shipped
         load_config(toy, "toy_big")
 
@@ -132,8 +135,8 @@ def test_config_errors_say_what_to_do(toy, tmp_path):
 def test_shipped_configs_load_with_their_model(path):
     model = json.loads(path.read_text())["model"]
     cfg = load_config(model, path.stem)
-    assert train_module.mel_config_of(cfg).hop_length > 0
-    assert cfg.segment_size % train_module.mel_config_of(cfg).hop_length == 0
+    assert config_module.mel_config_of(cfg).hop_length > 0
+    assert cfg.segment_size % config_module.mel_config_of(cfg).hop_length == 0
 
 
 def test_configs_are_package_data():
@@ -246,8 +249,8 @@ def test_training_writes_log_samples_and_checkpoints(toy, data, tmp_path):
     for row in rows:
         assert set(row) >= {"step", "time", "epoch", "losses", "lr", "steps_per_s"}
         assert set(row["losses"]) == {"loss_d", "loss_g", "mel_l1"}
-    # schedulers step once per epoch: lr = 2e-3 * 0.9 ** epoch
-    assert rows[-1]["lr"]["generator"] == pytest.approx(2e-3 * 0.9**3)
+    # schedulers step once per optimizer step: lr = 2e-3 * 0.9 ** (step // lr_decay_steps), lr_decay_steps = 2
+    assert [r["lr"]["generator"] for r in rows] == pytest.approx([2e-3 * 0.9, 2e-3 * 0.9**2, 2e-3 * 0.9**3])
     val = train_rows(run, "val")
     assert [r["step"] for r in val] == [3, 6]
     assert set(val[0]["clips"]) == {"clip4", "clip5"}  # the last two names, held out whole
@@ -321,6 +324,7 @@ def test_a_run_folder_is_never_overwritten(toy, data, tmp_path, capsys):
     assert train(toy, None, data, tmp_path / "run", resume=True, **QUIET).step == 1
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")  # no optimizer step here
 def test_diverging_loss_stops_with_a_clear_error(toy, data, tmp_path, monkeypatch):
     import toy_vocoder
 
@@ -336,6 +340,174 @@ def test_compiled_and_bf16_modules_save_plain_keys(toy, data, tmp_path):
     state = torch.load(summary.checkpoint, weights_only=True)
     assert not [k for net in state["modules"].values() for k in net if "_orig_mod" in k or k.startswith("module.")]
     assert not hasattr(summary.generator, "_orig_mod")
+
+
+def test_learning_rate_depends_on_the_step_not_on_the_size_of_the_folder(toy, tmp_path):
+    # An "epoch" of 6 clips is one or two steps: a per-epoch decay collapsed the rate on small folders.
+    make_clips(tmp_path / "small", n=6)
+    make_clips(tmp_path / "large", n=40, seconds=0.1)
+    rates = {}
+    for name in ("small", "large"):
+        run = tmp_path / f"run_{name}"
+        train(toy, load_config(toy, None, ["lr_decay_steps=3"]), tmp_path / name, run, steps=7, log_every=1,
+              val_every=100, **QUIET)
+        rows = train_rows(run)
+        rates[name] = [row["lr"]["generator"] for row in rows]
+        assert [row["epoch"] for row in rows][-1] == (3 if name == "small" else 0)  # 2 steps/epoch vs 19
+    expected = [2e-3 * 0.9 ** (step // 3) for step in range(1, 8)]
+    assert rates["small"] == rates["large"] == pytest.approx(expected)
+
+
+def test_a_checkpoint_of_the_per_epoch_schedule_resumes_at_the_rate_of_its_step(toy, data, tmp_path):
+    run = tmp_path / "run"
+    cfg = load_config(toy, None, ["lr_decay_steps=2"])
+    train(toy, cfg, data, run, steps=5, ckpt_every=5, **QUIET)
+    path = run / "checkpoints" / "step_00000005.pt"
+    state = torch.load(path, weights_only=True)
+    del state["train"]["schedule"]  # what an earlier voclab wrote: ExponentialLR states, stepped per epoch
+    for name, optimizer in state["optimizers"].items():
+        state["schedulers"][name] = {"gamma": 0.9, "base_lrs": [2e-3], "last_epoch": 2, "_step_count": 3,
+                                     "_get_lr_called_within_step": False, "_last_lr": [2e-3 * 0.9**2]}
+        optimizer["param_groups"][0]["lr"] = 2e-3 * 0.9**2
+    save_atomic(state, path)
+    with pytest.warns(UserWarning, match="stepped once per epoch"):
+        train(toy, None, data, run, steps=7, resume=True, log_every=1, **QUIET)
+    assert [r["lr"]["generator"] for r in train_rows(run)][-2:] == pytest.approx([2e-3 * 0.9**3, 2e-3 * 0.9**3])
+
+
+def test_validation_scores_with_the_models_validation_mel(toy, data, tmp_path, monkeypatch):
+    import toy_vocoder
+
+    full_band = MelConfig.preset("hifigan_loss")
+    monkeypatch.setattr(toy_vocoder, "validation_mel_config", lambda cfg: full_band, raising=False)
+    run = tmp_path / "run"
+    train(toy, None, data, run, steps=2, val_every=2, **QUIET)
+    logged = train_rows(run, "val")[-1]["clips"]["clip4"]
+    reference, _ = sf.read(run / "samples" / "reference" / "clip4.wav", dtype="float32")
+    made, _ = sf.read(run / "samples" / "step_000002" / "clip4.wav", dtype="float32")
+    with_full_band = float(voclab.metrics.log_mel_l1(reference, made, full_band))
+    with_input_mel = float(voclab.metrics.log_mel_l1(reference, made, MelConfig()))
+    assert abs(with_full_band - with_input_mel) > 0.05  # the two mels tell apart here
+    assert logged == pytest.approx(with_full_band, abs=0.02)  # (the WAV files are 16-bit)
+
+
+def test_importing_the_vocoder_side_never_imports_the_training_loop():
+    # vocode -> checkpoint -> config -> models: every import goes down, none up into voclab.train
+    code = ("import sys, voclab.vocode, voclab.checkpoint, voclab.config, voclab.models.hifigan; "
+            "print(sorted(m for m in sys.modules if m in ('voclab.train', 'voclab.datasets')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- fine-tuning on an acoustic model's mels
+
+
+def write_gta_mels(clips: list[Path], folder: Path, mel: MelConfig, *, offset: float = 0.25,
+                   settings: bool = True) -> None:
+    """Mels "from an acoustic model": the recordings' own mels, shifted so that they can be told apart."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in clips:
+        y, _ = sf.read(path, dtype="float32")
+        np.save(folder / f"{path.stem}.npy", (mel_spectrogram(y, mel) + offset).astype(np.float32))
+    if settings:
+        (folder / "mel_config.json").write_text(json.dumps(mel.to_dict()))
+
+
+def test_segments_take_the_given_mels_and_the_recordings_as_they_are(tmp_path):
+    clips = make_clips(tmp_path / "data", n=3, seconds=0.3)
+    mel = MelConfig()
+    write_gta_mels(clips, tmp_path / "mels", mel)
+    data = AudioSegments(clips, mel, 2048, normalize=False, seed=1, mels_dir=tmp_path / "mels")
+    given = np.load(tmp_path / "mels" / "clip1.npy")
+    recording, _ = sf.read(clips[1], dtype="float32")
+    for epoch in range(4):
+        data.set_epoch(epoch)
+        item = data[1]
+        assert item["audio"].shape == (1, 2048) and item["mel"].shape == (80, 8)
+        starts = [s for s in range(given.shape[1] - 7) if np.array_equal(given[:, s:s + 8], item["mel"].numpy())]
+        assert starts, "the mel is not a crop of the given mel"
+        start = starts[0] * 256  # the audio those frames stand for, not peak-normalised
+        assert np.array_equal(item["audio"][0].numpy(), recording[start:start + 2048])
+    short = AudioSegments(clips, mel, 8192, normalize=False, mels_dir=tmp_path / "mels")[0]  # 0.3 s < 8192 samples
+    silence = mel_spectrogram(np.zeros(1024, np.float32), mel)[:, 0]
+    assert np.allclose(short["mel"][:, -1].numpy(), silence) and torch.count_nonzero(short["audio"][0, -512:]) == 0
+
+
+def test_given_mels_are_checked_before_training(tmp_path):
+    clips = make_clips(tmp_path / "data", n=3, seconds=0.3)
+    mel = MelConfig()
+    folder = tmp_path / "mels"
+    write_gta_mels(clips, folder, mel)
+    assert [p.name for p in pair_mels(clips, folder, mel)] == ["clip0.npy", "clip1.npy", "clip2.npy"]
+    np.save(folder / "clip1.npy", np.zeros((80, 40), np.float32))  # the clip makes 25 frames
+    with pytest.raises(DataError, match=r"clip1\.npy has 40 frames but clip1\.wav \(6615 samples\) makes 25"):
+        pair_mels(clips, folder, mel)
+    np.save(folder / "clip1.npy", np.zeros((1, 80, 26), np.float32))  # (1, n_mels, frames), one frame more: fine
+    pair_mels(clips, folder, mel)
+    np.save(folder / "clip1.npy", np.zeros((26, 80), np.float32))
+    with pytest.raises(ShapeError, match="transposed"):
+        pair_mels(clips, folder, mel)
+    (folder / "clip1.npy").unlink()
+    with pytest.raises(DataError, match=r"1 of 3 recordings have no mel .*clip1\.npy"):
+        pair_mels(clips, folder, mel)
+    write_gta_mels(clips, folder, mel)
+    with pytest.raises(MelMismatchError, match="fmax"):
+        pair_mels(clips, folder, MelConfig.preset("hifigan_loss"))
+    (folder / "mel_config.json").unlink()
+    with pytest.raises(DataError, match="carry no settings.*mel_config.json"):
+        pair_mels(clips, folder, mel)
+    (folder / "clip0.json").write_text(json.dumps(mel.to_dict()))  # per-file sidecars work too
+    (folder / "clip1.json").write_text(json.dumps(mel.to_dict()))
+    (folder / "clip2.json").write_text(json.dumps(mel.replace(hop_length=200, n_fft=800, win_length=800).to_dict()))
+    with pytest.raises(MelMismatchError, match="clip2.npy.*hop_length"):
+        pair_mels(clips, folder, mel)
+    with pytest.raises(DataError, match="No mel folder"):
+        pair_mels(clips, tmp_path / "nowhere", mel)
+    with pytest.raises(DataError, match="random_gain"):
+        AudioSegments(clips, MelConfig.preset("melgan"), 2048, gain_range=(0.3, 1.0), mels_dir=folder)
+
+
+@pytest.mark.filterwarnings("ignore:.*is deprecated:FutureWarning")
+def test_official_pair_and_gta_mels_fine_tune_through_the_cli(data, tmp_path):
+    # HiFi-GAN's official fine-tuning recipe: continue an official run on an acoustic model's mels
+    from voclab.models import hifigan
+
+    tiny = ["upsample_initial_channel=16", "segment_size=2048", "batch_size=2", "resblock_kernel_sizes=[3]",
+            "resblock_dilation_sizes=[[1,3,5]]", "mpd_periods=[2]"]
+    cfg = load_config("hifigan", "hifigan_v1", tiny)
+    torch.manual_seed(0)
+    modules = hifigan.build(cfg)
+    optimizers, _ = hifigan.make_optimizers(modules, cfg)
+    g_path, do_path = hifigan.save_official_checkpoint(modules, optimizers, step=1620, epoch=2,
+                                                       folder=tmp_path / "official")
+    write_gta_mels(sorted(data.glob("*.wav")), tmp_path / "gta", cfg.mel_config)
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "voclab", "train", "hifigan", "--config", "hifigan_v1", "--data", str(data),
+               "--out", str(run), "--init-official", str(g_path), str(do_path), "--mels", str(tmp_path / "gta"),
+               "--steps", "1622", "--val-every", "2", "--log-every", "1", "--no-tensorboard"]
+    for item in tiny:
+        command += ["--set", item]
+    result = subprocess.run(command, cwd=REPO, env=subprocess_env(threads=2), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = train_rows(run)
+    assert [r["step"] for r in rows] == [1621, 1622]  # on from the official step (do_ 'steps' 1619, + 1)
+    assert rows[0]["lr"]["generator"] == pytest.approx(2e-4 * 0.999 ** (1621 // 809))
+    start = next(r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if r.get("event") == "start")
+    assert start["init_official"] == [str(g_path), str(do_path)] and start["mels_dir"] == str(tmp_path / "gta")
+    assert start["validation_mel"]["fmax"] is None  # HiFi-GAN validates on its full-band loss mel
+    state = read_checkpoint(run)
+    assert state["step"] == 1622 and state["train"]["normalize"] is False  # the recordings as the TTS model saw them
+    # a mismatched mel folder is refused before a step is spent, naming the file and the frame counts
+    np.save(tmp_path / "gta" / "clip0.npy", np.zeros((80, 3), np.float32))
+    refused = subprocess.run(command[:command.index("--out") + 1] + [str(tmp_path / "run2")]
+                             + command[command.index("--out") + 2:], cwd=REPO, env=subprocess_env(threads=2),
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert "clip0.npy has 3 frames but clip0.wav" in refused.stderr and "Traceback" not in refused.stderr
+    shutil.rmtree(run)  # its checkpoint holds full-size MSD discriminators
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -535,7 +707,7 @@ def test_voclab_errors_are_voclab_errors():
         assert issubclass(error, VoclabError)
 
 
-@pytest.mark.parametrize("module_name", ["train", "checkpoint", "datasets", "vocode", "prepare"])
+@pytest.mark.parametrize("module_name", ["train", "config", "checkpoint", "datasets", "melfiles", "vocode", "prepare"])
 def test_public_functions_are_documented(module_name):
     import importlib
     import inspect

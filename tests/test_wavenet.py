@@ -29,7 +29,8 @@ from voclab.models.wavenet import (
     sample_from_discretized_mix_logistics,
 )
 from voclab.spectral import MelConfig
-from voclab.train import build_config, load_config, train
+from voclab.config import build_config, load_config
+from voclab.train import train
 from voclab.vocode import save_mel
 
 CONFIGS = Path(wavenet.__file__).parents[1] / "configs"

@@ -3,8 +3,8 @@
 A few convolutions upsample a mel by its hop; a two-layer discriminator; hinge loss plus
 feature matching plus a mel L1. Small enough to train a few steps on a CPU in well
 under a second, and it touches everything the real models do: weight norm (and its
-removal for inference), two networks with their own optimizers and per-epoch
-schedulers, an ``autocast`` factory, DDP-wrapped modules called twice before one
+removal for inference), two networks with their own optimizers and
+step-based schedulers, an ``autocast`` factory, DDP-wrapped modules called twice before one
 backward, and a random draw inside ``train_step`` (so resuming must restore the RNG).
 
 Tests register it with ``monkeypatch.setitem(voclab.models.MODELS, "toy", "toy_vocoder")``;
@@ -28,6 +28,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from voclab.errors import ConfigError
+from voclab.models import frozen
 from voclab.spectral import MelConfig, mel_spectrogram
 
 
@@ -38,6 +39,7 @@ class Config:
     batch_size: int = 2
     learning_rate: float = 2e-3
     lr_decay: float = 0.9
+    lr_decay_steps: int = 2
     noise: float = 0.01
     lambda_mel: float = 1.0
     mel: Any = "hifigan"
@@ -102,7 +104,7 @@ def build(cfg: Config) -> dict[str, nn.Module]:
 def make_optimizers(modules, cfg: Config):
     optimizers = {name: torch.optim.AdamW(module.parameters(), lr=cfg.learning_rate, betas=(0.8, 0.99))
                   for name, module in modules.items()}
-    schedulers = {name: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+    schedulers = {name: torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_decay_steps, gamma=cfg.lr_decay)
                   for name, opt in optimizers.items()}
     return optimizers, schedulers
 
@@ -121,8 +123,8 @@ def train_step(modules, optimizers, batch, cfg: Config, *, autocast=contextlib.n
     optimizers["discriminator"].zero_grad(set_to_none=True)
     loss_d.backward()
     optimizers["discriminator"].step()
-    # G: hinge + feature matching + mel L1
-    with autocast():
+    # G: hinge + feature matching + mel L1, through a frozen D (as the real models)
+    with autocast(), frozen(discriminator):
         fake_features = discriminator(fake)
         loss_adv = -fake_features[-1].mean()
         loss_fm = sum(F.l1_loss(f, r.detach()) for f, r in zip(fake_features[:-1], real_features[:-1]))

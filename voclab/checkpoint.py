@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .config import build_config, resolve_model
 from .errors import CheckpointError
 from .spectral import MelConfig
 
@@ -467,8 +468,6 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     >>> ckpt = load_checkpoint("runs/hifigan_v1/best")         # doctest: +SKIP
     >>> audio = ckpt.vocode(mel)                                # doctest: +SKIP
     """
-    from .train import build_config, resolve_model
-
     path = resolve_checkpoint(path)
     state = read_checkpoint(path)
     module = resolve_model(state["model"])

@@ -5,7 +5,9 @@
 ``voclab prepare SRC -o OUT`` / ``voclab prepare --mini-ljspeech -o OUT``
     Make a training folder from any audio (or LJSpeech, or the offline mini-LJSpeech).
 ``voclab train MODEL --config NAME --data DIR --out RUN_DIR``
-    Train a reference vocoder (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``.
+    Train a reference vocoder (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``;
+    ``--init-official g_… do_…`` continues an official HiFi-GAN run; ``--mels DIR`` fine-tunes
+    on an acoustic model's ground-truth-aligned mels.
 ``voclab vocode CHECKPOINT INPUT... -o OUT_DIR``
     Turn mels or recordings into audio with a checkpoint.
 
@@ -101,8 +103,9 @@ def doctor(_args=None) -> int:
 
 def train_command(args) -> int:
     """``voclab train``: load the config, then run :func:`voclab.train.train`."""
+    from .config import load_config
     from .errors import ConfigError
-    from .train import load_config, train
+    from .train import train
 
     overrides = list(args.set or [])
     if args.batch_size is not None:
@@ -115,9 +118,9 @@ def train_command(args) -> int:
         cfg = load_config(args.model, args.config, overrides)
     summary = train(
         args.model, cfg, args.data, args.out, steps=args.steps, device=args.device, resume=args.resume,
-        bf16=args.bf16, compile=args.compile, log_every=args.log_every, val_every=args.val_every,
+        init_official=args.init_official, mels_dir=args.mels, bf16=args.bf16, compile=args.compile, log_every=args.log_every, val_every=args.val_every,
         ckpt_every=args.ckpt_every, keep_last=args.keep_last, seed=args.seed, num_workers=args.num_workers,
-        val_clips=args.val_clips, normalize=not args.no_normalize, tensorboard=not args.no_tensorboard,
+        val_clips=args.val_clips, normalize=False if args.no_normalize else None, tensorboard=not args.no_tensorboard,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         best = f", best validation log-mel L1 {summary.best_val:.4f}" if summary.best_val is not None else ""
@@ -176,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     tr.add_argument("--steps", type=int, metavar="N", help="train until this global step (default with --resume: the run's target)")
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in RUN_DIR")
+    tr.add_argument("--init-official", nargs="+", metavar="FILE",
+                    help="hifigan: start from an official jik876/hifi-gan run, g_XXXXXXXX [do_XXXXXXXX]; with the "
+                         "do_ file, its discriminators, optimizers and step too (--steps counts on from that step)")
+    tr.add_argument("--mels", metavar="DIR",
+                    help="fine-tune on an acoustic model's ground-truth-aligned mels: DIR/<stem>.npy per recording, "
+                         "with DIR/mel_config.json (the MelConfig they were made with)")
     tr.add_argument("--bf16", action="store_true", help="bfloat16 autocast (GPU)")
     tr.add_argument("--compile", action="store_true", help="torch.compile the networks (for CUDA)")
     tr.add_argument("--batch-size", type=int, metavar="N", help="global batch size (same as --set batch_size=N)")
@@ -188,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="initial weights, data order, crops (default: the config's seed, else 0)")
     tr.add_argument("--num-workers", type=int, metavar="N",
                     help="DataLoader worker processes (default: 0 on cpu, up to 4 per GPU)")
-    tr.add_argument("--no-normalize", action="store_true", help="do not peak-normalise files to 0.95")
+    tr.add_argument("--no-normalize", action="store_true",
+                    help="do not peak-normalise files to 0.95 (never done with --mels)")
     tr.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard events")
     tr.set_defaults(run=train_command)
 

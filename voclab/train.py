@@ -1,20 +1,26 @@
 """The shared training loop of every reference vocoder: plain PyTorch, readable top to bottom.
 
-A model file (``voclab/models/hifigan.py``, ``melgan.py``) holds its paper: a config, the
-networks, the losses and one ``train_step``. Everything the models share lives here:
+A model file (``voclab/models/hifigan.py``, ``melgan.py``, ``wavenet.py``) holds its paper: a
+config, the networks, the losses and one ``train_step``. Its config comes from
+:mod:`voclab.config`, its data from :mod:`voclab.datasets`. :func:`train` does the rest, in
+the order a reader meets it below:
 
-1. **Configs** (:func:`load_config`): a JSON file shipped in ``voclab/configs/`` (by name)
-   or anywhere (by path), plus ``--set key=value`` overrides, checked by the model's own
-   ``Config`` dataclass.
-2. **Data** (:mod:`voclab.datasets`): random segments of any folder of audio and their
-   mels, made with the run's :class:`~voclab.spectral.MelConfig`; a few whole clips held out.
-3. **The loop** (:func:`train`): ``train_step`` on each batch, schedulers stepped once per
-   epoch, a one-line progress display, ``RUN_DIR/log.jsonl`` (and TensorBoard when it is
-   installed), validation (log-mel L1 and audio samples) and atomic checkpoints
-   (:mod:`voclab.checkpoint`) from which ``--resume`` continues bit for bit.
-4. **GPUs**: bf16 autocast (``--bf16``), ``torch.compile`` (``--compile``, for CUDA) and
-   DDP when started by ``torchrun`` (one process per GPU; the step counter counts
-   optimizer steps, the same number on every rank).
+1. **Set-up** — a new run, a resumed one (the latest checkpoint in the run folder), or one
+   that continues an official HiFi-GAN run (``init_official``); the data (random segments of
+   any folder of audio, with mels made with the run's :class:`~voclab.spectral.MelConfig` or
+   given by an acoustic model, ``mels_dir``); the networks, optimizers and schedulers.
+2. **The step** — ``train_step`` on each batch; every scheduler steps once per optimizer
+   step, so the learning rate depends on the step alone, never on the size of the folder.
+3. **Logging** — a one-line progress display, ``RUN_DIR/log.jsonl`` (and TensorBoard when
+   it is installed).
+4. **Validation** — the held-out clips vocoded from their mels, scored with log-mel L1 (on
+   the model's validation mel: HiFi-GAN's full-band loss mel) and saved as audio.
+5. **Checkpoints** — written atomically (:mod:`voclab.checkpoint`); ``--resume`` continues
+   bit for bit, Ctrl-C finishes the step and saves.
+
+On GPUs: bf16 autocast (``--bf16``; the models keep their last layer and losses in float32),
+``torch.compile`` (``--compile``) and DDP when started by ``torchrun`` (one process per GPU;
+the step counter counts optimizer steps, the same number on every rank).
 
 Layout of a run folder::
 
@@ -31,9 +37,6 @@ Notebook: 06_melgan, 07_hifigan (notebooks call :func:`train`; a GPU uses ``vocl
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import difflib
-import importlib
 import json
 import math
 import os
@@ -45,8 +48,6 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import numpy as np
 import torch
@@ -67,302 +68,20 @@ from .checkpoint import (
     set_rng_state,
     unwrap,
 )
-from .datasets import AudioSegments, clip_name, load_clip_for_validation, split_files
+from .config import build_config, config_to_dict, mel_config_of, resolve_model
+from .datasets import AudioSegments, clip_name, load_clip_for_validation, pair_mels, split_files
 from .errors import CheckpointError, ConfigError, TrainingError, VoclabError
 from .metrics import log_mel_l1
 from .spectral import MelConfig, mel_spectrogram
 
-__all__ = [
-    "load_config",
-    "config_names",
-    "resolve_model",
-    "build_config",
-    "mel_config_of",
-    "train",
-    "RunSummary",
-]
+__all__ = ["train", "RunSummary"]
 
-#: What :func:`train` needs from a model module (see :mod:`voclab.models`).
-PROTOCOL = ("Config", "build", "make_optimizers", "train_step", "validation_audio")
-
-#: Where the shipped configs live (installed with the package: pyproject's package-data).
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: How the loop steps schedulers, recorded in every checkpoint (earlier ones stepped per epoch).
+SCHEDULE = "per_optimizer_step"
 
 
 # ======================================================================================
-# 1. Models and configs
-# ======================================================================================
-
-
-def resolve_model(name: str) -> ModuleType:
-    """The model module for a name used on the command line.
-
-    A name from :data:`voclab.models.MODELS` (``"hifigan"``, ``"melgan"``), or the dotted
-    import path of your own module that implements the same protocol
-    (``voclab train mypackage.myvocoder ...``).
-
-    Notebook: 06_melgan, 07_hifigan.
-
-    Parameters
-    ----------
-    name : str
-
-    Returns
-    -------
-    module : ModuleType
-
-    Raises
-    ------
-    voclab.errors.ConfigError
-        Unknown name, or a module that lacks part of the protocol.
-    """
-    from .models import MODELS, get_model
-
-    if name not in MODELS and "." in name:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as err:
-            raise ConfigError(
-                f"No model {name!r}: it is not one of {', '.join(sorted(MODELS))} and importing it "
-                f"failed ({err})."
-            ) from None
-    else:
-        module = get_model(name)
-    missing = [attribute for attribute in PROTOCOL if not hasattr(module, attribute)]
-    if missing:
-        raise ConfigError(
-            f"{name!r} is not a voclab model module: it lacks {', '.join(missing)} "
-            "(see the protocol in voclab.models)."
-        )
-    return module
-
-
-def _field_names(config_class) -> list[str]:
-    return [f.name for f in dataclasses.fields(config_class)]
-
-
-def _unknown_keys_message(model_name: str, unknown: list[str], known: list[str]) -> str:
-    hints = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, known, n=1)
-        if close:
-            hints.append(f"{key!r} -> did you mean {close[0]!r}?")
-    return (
-        f"Unknown config key(s) {', '.join(map(repr, unknown))} for model {model_name!r}. "
-        + (" ".join(hints) + " " if hints else "")
-        + f"Its fields are: {', '.join(known)}."
-    )
-
-
-def build_config(module: ModuleType, model_name: str, fields: dict):
-    """``module.Config(**fields)``, with a clear error for unknown or invalid fields.
-
-    Notebook: 06_melgan, 07_hifigan.
-
-    Parameters
-    ----------
-    module : ModuleType
-        A model module.
-    model_name : str
-        Its name, for messages.
-    fields : dict
-        Config fields (missing ones take the dataclass defaults).
-
-    Returns
-    -------
-    cfg : the model's Config
-
-    Raises
-    ------
-    voclab.errors.ConfigError
-    """
-    known = _field_names(module.Config)
-    unknown = sorted(set(fields) - set(known))
-    if unknown:
-        raise ConfigError(_unknown_keys_message(model_name, unknown, known))
-    try:
-        return module.Config(**fields)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, ConfigError):
-            raise
-        raise ConfigError(f"Invalid config for {model_name!r}: {err}") from None
-
-
-def config_names(model_name: str | None = None) -> list[str]:
-    """Names of the configs shipped in ``voclab/configs/`` (for one model, or all).
-
-    Notebook: 06_melgan, 07_hifigan.
-
-    Parameters
-    ----------
-    model_name : str, optional
-
-    Returns
-    -------
-    names : list of str
-    """
-    names = []
-    for path in sorted(CONFIG_DIR.glob("*.json")):
-        if model_name is not None:
-            try:
-                if json.loads(path.read_text(encoding="utf-8")).get("model") != model_name:
-                    continue
-            except (ValueError, AttributeError):
-                continue
-        names.append(path.stem)
-    return names
-
-
-def _config_file(model_name: str, name_or_file: str | Path) -> Path:
-    candidate = Path(name_or_file)
-    if candidate.is_file():
-        return candidate
-    looks_like_path = candidate.suffix == ".json" or len(candidate.parts) > 1
-    if not looks_like_path and (CONFIG_DIR / f"{candidate.name}.json").is_file():
-        return CONFIG_DIR / f"{candidate.name}.json"
-    shipped = config_names(model_name) or config_names()
-    raise ConfigError(
-        f"No config {str(name_or_file)!r}: not a file, and not a config shipped with voclab. "
-        f"Shipped configs for {model_name!r}: {', '.join(shipped) or '(none)'}."
-    )
-
-
-def _parse_value(text: str):
-    """JSON if it parses (``3``, ``1e-4``, ``[8, 8, 2, 2]``, ``true``, ``null``), else the string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _default_of(config_class, name: str):
-    for f in dataclasses.fields(config_class):
-        if f.name == name:
-            if f.default is not dataclasses.MISSING:
-                return f.default
-            if f.default_factory is not dataclasses.MISSING:
-                return f.default_factory()
-    return None
-
-
-def _apply_override(module: ModuleType, model_name: str, fields: dict, item: str) -> None:
-    if "=" not in item:
-        raise ConfigError(f"--set expects key=value (e.g. --set batch_size=8), got {item!r}.")
-    key, _, text = item.partition("=")
-    key, value = key.strip(), _parse_value(text.strip())
-    known = _field_names(module.Config)
-    top, _, sub = key.partition(".")
-    if top not in known:
-        raise ConfigError(_unknown_keys_message(model_name, [top], known))
-    if not sub:
-        fields[top] = value
-        return
-    # a dotted key changes one entry of a dict-valued field, e.g. --set mel.fmax=null
-    base = fields.get(top, _default_of(module.Config, top))
-    if top == "mel":
-        mel = base if isinstance(base, MelConfig) else (
-            MelConfig.preset(base) if isinstance(base, str) else MelConfig.from_dict(dict(base)))
-        base = mel.to_dict()
-        if sub not in base:
-            raise ConfigError(f"MelConfig has no field {sub!r}; its fields are: {', '.join(base)}.")
-    elif not isinstance(base, dict):
-        raise ConfigError(f"{top!r} is not a dict, so {key!r} cannot set a part of it; use --set {top}=VALUE.")
-    fields[top] = {**dict(base), sub: value}
-
-
-def load_config(model_name: str, name_or_file: str | Path | None = None, overrides=()):
-    """Load a model's config: shipped name or JSON path, then ``key=value`` overrides.
-
-    The JSON file is one object with ``"model"`` (which must name ``model_name``) and
-    the fields of the model's ``Config``; keys starting with ``_`` are notes and are
-    ignored (JSON has no comments). An override's value is read as JSON when it
-    parses (``8``, ``2e-4``, ``[8,8,4]``, ``null``), else as a string; ``mel.fmax=null``
-    changes one field of the mel settings.
-
-    Notebook: 06_melgan, 07_hifigan.
-
-    Parameters
-    ----------
-    model_name : str
-        ``"hifigan"``, ``"melgan"`` or a module path (see :func:`resolve_model`).
-    name_or_file : str or Path, optional
-        A shipped config name (``"hifigan_v1"``: ``voclab/configs/hifigan_v1.json``) or a
-        path to a JSON file; ``None`` for the ``Config`` defaults.
-    overrides : sequence of str
-        ``"key=value"`` items (the command line's ``--set``).
-
-    Returns
-    -------
-    cfg : the model's Config
-
-    Raises
-    ------
-    voclab.errors.ConfigError
-        Unknown config name, unreadable JSON, a file for another model, an unknown key
-        (the message lists the fields), or values the model's ``Config`` rejects.
-
-    Examples
-    --------
-    >>> cfg = load_config("hifigan", "hifigan_v1", ["batch_size=8"])   # doctest: +SKIP
-    """
-    module = resolve_model(model_name)
-    fields: dict[str, Any] = {}
-    if name_or_file is not None:
-        path = _config_file(model_name, name_or_file)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise ConfigError(f"{path} is not valid JSON ({err}).") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path} must hold one JSON object of config fields, not {type(data).__name__}.")
-        if "model" not in data:
-            raise ConfigError(f'{path} has no "model" entry; add "model": "{model_name}".')
-        names = {model_name, module.__name__, module.__name__.rsplit(".", 1)[-1]}
-        if data["model"] not in names:
-            raise ConfigError(
-                f"{path} is a config for model {data['model']!r}, not {model_name!r}: "
-                f"run `voclab train {data['model']} --config {name_or_file}`, or pick a config for "
-                f"{model_name!r} ({', '.join(config_names(model_name)) or 'none shipped'})."
-            )
-        fields = {k: v for k, v in data.items() if k != "model" and not k.startswith("_")}
-    for item in overrides:
-        _apply_override(module, model_name, fields, item)
-    return build_config(module, model_name, fields)
-
-
-def mel_config_of(cfg) -> MelConfig:
-    """The :class:`MelConfig` of a model config (its ``mel`` field: preset name, dict or MelConfig).
-
-    Notebook: 06_melgan, 07_hifigan.
-
-    Parameters
-    ----------
-    cfg : a model's Config
-
-    Returns
-    -------
-    mel : MelConfig
-    """
-    value = getattr(cfg, "mel", None)
-    if isinstance(value, MelConfig):
-        return value
-    if isinstance(value, str):
-        return MelConfig.preset(value)
-    if isinstance(value, dict):
-        return MelConfig.from_dict(dict(value))
-    raise ConfigError(
-        f"the config's mel must be a preset name, a MelConfig dict or a MelConfig, got {value!r}."
-    )
-
-
-def config_to_dict(cfg) -> dict:
-    """The config as plain JSON types (lists, not tuples): for config.json and checkpoints."""
-    values = cfg.to_dict() if hasattr(cfg, "to_dict") else dataclasses.asdict(cfg)
-    return json.loads(json.dumps(values))
-
-
-# ======================================================================================
-# 2. Devices and DDP
+# Devices and DDP
 # ======================================================================================
 
 
@@ -431,7 +150,7 @@ def _to_cpu(value):
 
 
 # ======================================================================================
-# 3. Logging: progress line, log.jsonl, TensorBoard
+# Logging: progress line, log.jsonl, TensorBoard
 # ======================================================================================
 
 
@@ -526,13 +245,13 @@ def _mel_image(log_mel: np.ndarray) -> np.ndarray:
 
 
 # ======================================================================================
-# 4. Validation
+# Validation
 # ======================================================================================
 
 
-def _validate(module, generator, clips, mel: MelConfig, device: torch.device, step: int,
+def _validate(module, generator, clips, score_mel: MelConfig, device: torch.device, step: int,
               samples_dir: Path, writer) -> dict:
-    """Vocode each held-out clip from its mel; log-mel L1 against the real clip; save the audio."""
+    """Vocode each held-out clip from its mel; log-mel L1 (with ``score_mel``) against the real clip; save it."""
     was_training = generator.training
     generator.eval()
     per_clip = {}
@@ -544,19 +263,19 @@ def _validate(module, generator, clips, mel: MelConfig, device: torch.device, st
             mel_tensor = torch.from_numpy(log_mel)[None].to(device)  # (1, n_mels, frames)
             made = module.validation_audio(generator, mel_tensor)  # (1, 1, frames * hop)
             made = made.float().reshape(-1).cpu().numpy()
-            per_clip[name] = float(log_mel_l1(reference, made, mel))
-            save(samples_dir / f"step_{step:06d}" / f"{name}.wav", np.clip(made, -1, 1), mel.sample_rate)
+            per_clip[name] = float(log_mel_l1(reference, made, score_mel))
+            save(samples_dir / f"step_{step:06d}" / f"{name}.wav", np.clip(made, -1, 1), score_mel.sample_rate)
             if writer is not None:
                 writer.add_audio(f"val/{name}", torch.from_numpy(np.clip(made, -1, 1))[None], step,
-                                 sample_rate=mel.sample_rate)
-                made_mel = mel_spectrogram(made, mel)
-                writer.add_image(f"val_mel/{name}", _mel_image(made_mel), step, dataformats="HW")
+                                 sample_rate=score_mel.sample_rate)
+                writer.add_image(f"val_mel/{name}", _mel_image(mel_spectrogram(made, score_mel)), step,
+                                 dataformats="HW")
     generator.train(was_training)
     return per_clip
 
 
 # ======================================================================================
-# 5. The loop
+# The run
 # ======================================================================================
 
 
@@ -602,6 +321,16 @@ class RunSummary:
         return self.modules["generator"]
 
 
+@dataclass
+class _Position:
+    """Where the run is: the counters a checkpoint saves and ``--resume`` restores."""
+
+    step: int = 0
+    epoch: int = 0
+    epoch_step: int = 0  # batches of the current epoch already trained on
+    best_val: float | None = None
+
+
 def _check_resume_config(module, model_name, cfg, state: dict, path: Path):
     saved = build_config(module, model_name, dict(state["config"]))
     if cfg is None:
@@ -617,6 +346,142 @@ def _check_resume_config(module, model_name, cfg, state: dict, path: Path):
     return cfg
 
 
+def _starting_checkpoint(module, model_name: str, cfg, out_dir: Path, resume: bool, init_official):
+    """The checkpoint a run continues from (None: a new run) and the config it runs with."""
+    existing = list_checkpoints(out_dir / CHECKPOINT_DIR)
+    if existing and not resume:
+        raise TrainingError(
+            f"{out_dir} already holds checkpoints up to step {existing[-1][0]}. Pass --resume "
+            "(resume=True) to continue that run, or choose another --out; nothing was overwritten."
+        )
+    if not existing:
+        return None, None, (cfg if cfg is not None else module.Config())
+    path = existing[-1][1]
+    if init_official:
+        raise ConfigError(f"{out_dir} already holds a run (step {existing[-1][0]}): --init-official starts a new "
+                          "run from official weights; drop it to resume, or choose another --out.")
+    state = read_checkpoint(path)
+    if state["model"] != model_name:
+        raise CheckpointError(f"{path} is a {state['model']!r} run; resume it with `voclab train {state['model']}`.")
+    return state, path, _check_resume_config(module, model_name, cfg, state, path)
+
+
+def _schedule_at(schedulers: dict, step: int) -> None:
+    """Set every scheduler (and its optimizer's rate) to where ``step`` optimizer steps leave it."""
+    for name, scheduler in schedulers.items():
+        closed_form = getattr(scheduler, "_get_closed_form_lr", None)  # StepLR, ExponentialLR, ... have one
+        if closed_form is None:
+            raise ConfigError(f"the {name} scheduler ({type(scheduler).__name__}) cannot be set to step {step}: "
+                              "use a scheduler with a closed form (StepLR, ExponentialLR, MultiStepLR).")
+        scheduler.last_epoch = step
+        for group, lr in zip(scheduler.optimizer.param_groups, closed_form()):
+            group["lr"] = lr
+        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+
+
+def _restore(state: dict, raw: dict, optimizers: dict, schedulers: dict, dist_info: _Dist) -> _Position:
+    """Load a checkpoint's weights, optimizer and scheduler states and random states; return its position."""
+    if set(state["modules"]) != set(raw):
+        raise CheckpointError(f"the checkpoint holds networks {sorted(state['modules'])}, the model builds {sorted(raw)}.")
+    for name, net in raw.items():
+        net.load_state_dict(state["modules"][name])
+    for name, optimizer in optimizers.items():
+        optimizer.load_state_dict(state["optimizers"][name])
+    position = _Position(int(state["step"]), int(state["epoch"]), int(state.get("epoch_step", 0)), state.get("best_val"))
+    if state.get("train", {}).get("schedule") == SCHEDULE:
+        for name, scheduler in schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
+    elif schedulers:  # an earlier voclab stepped the schedulers once per epoch
+        _schedule_at(schedulers, position.step)
+        warnings.warn(f"this checkpoint's learning-rate schedulers stepped once per epoch (an older voclab); they "
+                      f"now step once per optimizer step, and the run continues at the rate of step {position.step}.",
+                      stacklevel=3)
+    ranks = state.get("rng_ranks")
+    if ranks is not None and len(ranks) == dist_info.world_size:
+        set_rng_state(ranks[dist_info.rank])
+    elif dist_info.rank == 0:
+        set_rng_state(state["rng"])
+    return position
+
+
+def _start_from_official(module, cfg, raw: dict, optimizers: dict, schedulers: dict, files, steps: int) -> _Position:
+    """Load an official ``g_`` (+ ``do_``) pair and continue at the official step."""
+    loader = getattr(module, "load_official_training_state", None)
+    if loader is None:
+        raise ConfigError(f"--init-official loads checkpoints of the official HiFi-GAN (jik876/hifi-gan); "
+                          f"{module.__name__} has no official format.")
+    files = list(files)
+    if not 1 <= len(files) <= 2:
+        raise ConfigError(f"--init-official takes the official g_XXXXXXXX file and, to continue its run, the "
+                          f"do_XXXXXXXX file of the same step (got {len(files)} files).")
+    step, epoch = loader(raw, optimizers, cfg, *files)
+    if step >= steps:
+        raise ConfigError(f"the official checkpoint is at step {step}: --steps ({steps}) is the step to train "
+                          f"until, so pass more (e.g. --steps {step + 10_000} for 10 000 more steps).")
+    _schedule_at(schedulers, step)
+    return _Position(step=step, epoch=epoch)
+
+
+def _wrap(raw: dict, dist_info: _Dist, device: torch.device, compile, is_main: bool) -> dict:
+    """DDP first, then ``torch.compile`` around it (DDPOptimizer splits the graph at buckets)."""
+    nets = dict(raw)
+    if dist_info.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        for name, net in raw.items():
+            if any(p.requires_grad for p in net.parameters()):
+                nets[name] = DDP(net, device_ids=[device.index] if device.type == "cuda" else None)
+    if compile:
+        if device.type != "cuda" and is_main:
+            warnings.warn("--compile is meant for CUDA; on CPU it needs a C compiler and is slow to start.",
+                          stacklevel=3)
+        backend = compile if isinstance(compile, str) else "inductor"
+        nets = {name: torch.compile(net, backend=backend) for name, net in nets.items()}
+    return nets
+
+
+def _autocast_factory(bf16: bool, device: torch.device):
+    """What ``train_step`` calls around its forward passes: bf16 autocast, or nothing."""
+    if not bf16:
+        return contextlib.nullcontext
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError("this GPU has no bfloat16 support; drop --bf16.")
+    return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def _held_out_clips(val_files, mel_files, mel: MelConfig, normalize: bool, data_dir: Path) -> list:
+    """(name, audio, input log-mel) of each validation clip; a bad clip costs a warning, not the run."""
+    clips = []
+    for path, mel_file in zip(val_files, mel_files or [None] * len(val_files)):
+        try:
+            reference, log_mel = load_clip_for_validation(path, mel, normalize=normalize, mel_file=mel_file)
+        except VoclabError as err:
+            warnings.warn(f"skipping validation clip {path.name}: {err}", stacklevel=4)
+            continue
+        clips.append((clip_name(path, data_dir), reference, log_mel))
+    return clips
+
+
+def _log_train(log, writer, display, position: _Position, steps: int, window: dict, window_steps: int,
+               seconds: float, optimizers: dict) -> tuple[dict, float]:
+    """One train row: the losses averaged over the window, the learning rates, the speed."""
+    rate = window_steps / max(seconds, 1e-9)
+    mean_losses = {key: total / window_steps for key, total in window.items()}
+    lrs = {name: opt.param_groups[0]["lr"] for name, opt in optimizers.items()}
+    log.write({"type": "train", "step": position.step, "time": time.time(), "epoch": position.epoch,
+               "losses": mean_losses, "lr": lrs, "steps_per_s": rate})
+    if writer is not None:
+        for key, value in mean_losses.items():
+            writer.add_scalar(f"train/{key}", value, position.step)
+        for name, value in lrs.items():
+            writer.add_scalar(f"lr/{name}", value, position.step)
+        writer.add_scalar("train/steps_per_s", rate, position.step)
+    shown = " ".join(f"{key} {value:.4g}" for key, value in mean_losses.items())
+    best = f" | val {position.best_val:.4f} (best)" if position.best_val is not None else ""
+    display.update(f"step {position.step}/{steps} | epoch {position.epoch} | {shown} | {rate:.2f} steps/s{best}")
+    return mean_losses, rate
+
+
 def train(
     model_name: str,
     cfg,
@@ -626,6 +491,8 @@ def train(
     steps: int | None = None,
     device: str = "cpu",
     resume: bool = False,
+    init_official=None,
+    mels_dir: str | Path | None = None,
     bf16: bool = False,
     compile: bool | str = False,
     log_every: int = 10,
@@ -635,18 +502,18 @@ def train(
     seed: int | None = None,
     num_workers: int | None = None,
     val_clips: int = 2,
-    normalize: bool = True,
+    normalize: bool | None = None,
     tensorboard: bool = True,
     progress: bool = True,
 ) -> RunSummary:
     """Train a reference vocoder on a folder of audio; resumable, DDP-aware.
 
     Runs ``model.train_step`` until the global optimizer step reaches ``steps``. Every
-    ``log_every`` steps a row goes to ``RUN_DIR/log.jsonl`` (and TensorBoard); every
-    ``val_every`` steps (and at the end) the held-out clips are vocoded from their mels,
-    scored with log-mel L1 and written to ``RUN_DIR/samples/``; every ``ckpt_every``
-    steps (and at the end, and after Ctrl-C) a checkpoint is written atomically.
-    Schedulers step once per epoch (one pass over the training files).
+    scheduler steps once per optimizer step. Every ``log_every`` steps a row goes to
+    ``RUN_DIR/log.jsonl`` (and TensorBoard); every ``val_every`` steps (and at the end) the
+    held-out clips are vocoded from their mels, scored with log-mel L1 on the model's
+    validation mel and written to ``RUN_DIR/samples/``; every ``ckpt_every`` steps (and at
+    the end, and after Ctrl-C) a checkpoint is written atomically.
 
     Launched by ``torchrun`` (``WORLD_SIZE`` > 1) it runs DDP: each process trains on
     ``cfg.batch_size // world_size`` segments per step (``batch_size`` stays the global
@@ -659,10 +526,10 @@ def train(
     Parameters
     ----------
     model_name : str
-        ``"hifigan"``, ``"melgan"`` or a module path (:func:`resolve_model`).
+        ``"hifigan"``, ``"melgan"``, ``"wavenet"`` or a module path (:func:`voclab.config.resolve_model`).
     cfg : the model's Config or None
-        From :func:`load_config`. ``None``: the model's defaults, or the saved config when
-        resuming. A resumed run refuses a config that differs from its saved one.
+        From :func:`voclab.config.load_config`. ``None``: the model's defaults, or the saved
+        config when resuming. A resumed run refuses a config that differs from its saved one.
     data_dir : str or Path
         A folder of audio (searched recursively), or one made by ``voclab prepare``
         (its ``train.txt``/``val.txt`` split is used).
@@ -675,6 +542,15 @@ def train(
     resume : bool
         Continue from the latest checkpoint in ``out_dir`` (a new run if there is none):
         same step, weights, optimizer and scheduler states, random states and data order.
+    init_official : sequence of str or Path, optional
+        Start from an official HiFi-GAN run: its ``g_XXXXXXXX`` file and, to continue that
+        run (discriminators, optimizers, step), its ``do_XXXXXXXX`` file
+        (:func:`voclab.models.hifigan.load_official_training_state`).
+    mels_dir : str or Path, optional
+        Fine-tune on an acoustic model's ground-truth-aligned mels: ``<stem>.npy`` per
+        recording, checked against the run's mel settings and the recordings' lengths
+        (:func:`voclab.datasets.pair_mels`). The generator is fed these mels; the losses
+        compare with the real recordings.
     bf16 : bool
         Run the forward passes under ``torch.autocast(dtype=torch.bfloat16)`` (GPU speed-up).
     compile : bool or str
@@ -692,8 +568,9 @@ def train(
         GPU (loading and mels in parallel with the GPU). The crops do not depend on it.
     val_clips : int
         Whole clips held out for validation (ignored for a ``voclab prepare`` folder).
-    normalize : bool
-        Peak-normalise each file to 0.95 (HiFi-GAN's data loading).
+    normalize : bool, optional
+        Peak-normalise each file to 0.95 (HiFi-GAN's data loading). Default: yes, except
+        with ``mels_dir`` — the acoustic model made its mels from the recordings as they are.
     tensorboard : bool
         Also write TensorBoard events (when it imports).
     progress : bool
@@ -715,13 +592,16 @@ def train(
     >>> run.generator                                                        # doctest: +SKIP
     """
     module = resolve_model(model_name)
+    for name, value in (("log_every", log_every), ("val_every", val_every), ("ckpt_every", ckpt_every)):
+        if value < 1:
+            raise ConfigError(f"{name} must be at least 1 step (got {value}).")
     dist_info, device = _setup_device(device)
     try:
         return _train(module, model_name, cfg, Path(data_dir), Path(out_dir), dist_info, device,
-                      steps=steps, resume=resume, bf16=bf16, compile=compile, log_every=log_every,
-                      val_every=val_every, ckpt_every=ckpt_every, keep_last=keep_last, seed=seed,
-                      num_workers=num_workers, val_clips=val_clips, normalize=normalize,
-                      tensorboard=tensorboard, progress=progress)
+                      steps=steps, resume=resume, init_official=init_official, mels_dir=mels_dir, bf16=bf16,
+                      compile=compile, log_every=log_every, val_every=val_every, ckpt_every=ckpt_every,
+                      keep_last=keep_last, seed=seed, num_workers=num_workers, val_clips=val_clips,
+                      normalize=normalize, tensorboard=tensorboard, progress=progress)
     finally:
         if dist_info.owns_group:
             import torch.distributed as dist
@@ -730,139 +610,77 @@ def train(
 
 
 def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _Dist, device: torch.device, *,
-           steps, resume, bf16, compile, log_every, val_every, ckpt_every, keep_last, seed, num_workers,
-           val_clips, normalize, tensorboard, progress) -> RunSummary:
+           steps, resume, init_official, mels_dir, bf16, compile, log_every, val_every, ckpt_every, keep_last,
+           seed, num_workers, val_clips, normalize, tensorboard, progress) -> RunSummary:
     started = time.perf_counter()
     is_main = dist_info.is_main
     ckpt_dir = out_dir / CHECKPOINT_DIR
-    for name, value in (("log_every", log_every), ("val_every", val_every), ("ckpt_every", ckpt_every)):
-        if value < 1:
-            raise ConfigError(f"{name} must be at least 1 step (got {value}).")
 
-    # ---- where do we start? a new run, or the latest checkpoint
-    state = None
-    existing = list_checkpoints(ckpt_dir)
-    if resume and existing:
-        state = read_checkpoint(existing[-1][1])
-        if state["model"] != model_name:
-            raise CheckpointError(
-                f"{existing[-1][1]} is a {state['model']!r} run; resume it with `voclab train {state['model']}`."
-            )
-        cfg = _check_resume_config(module, model_name, cfg, state, existing[-1][1])
-    elif existing:
-        raise TrainingError(
-            f"{out_dir} already holds checkpoints up to step {existing[-1][0]}. Pass --resume "
-            "(resume=True) to continue that run, or choose another --out; nothing was overwritten."
-        )
-    if cfg is None:
-        cfg = module.Config()
+    # ---------------------------------------------------------------- set-up: where the run starts
+    state, state_path, cfg = _starting_checkpoint(module, model_name, cfg, out_dir, resume, init_official)
     mel = mel_config_of(cfg)
+    score_mel = module.validation_mel_config(cfg) if hasattr(module, "validation_mel_config") else mel
+    info = dict(state.get("train", {})) if state is not None else {}
     if state is not None:
         MelConfig.from_dict(dict(state["mel"])).require_match(mel, what="the resumed run's config")
-    train_info = dict(state.get("train", {})) if state is not None else {}
+        if info.get("world_size", dist_info.world_size) != dist_info.world_size:
+            warnings.warn(f"the run was trained with {info['world_size']} process(es), now {dist_info.world_size}: "
+                          "training goes on, but the data order is not the one the run would have seen.", stacklevel=3)
+        if seed is not None and seed != info.get("seed", seed):
+            warnings.warn(f"resuming with the run's seed {info['seed']} (not {seed}).", stacklevel=3)
+        seed = info.get("seed", seed)  # a resumed run keeps its seed, so its data order
+        mels_dir = mels_dir if mels_dir is not None else info.get("mels_dir")
+    steps = steps if steps is not None else info.get("steps")
     if steps is None:
-        steps = train_info.get("steps")
-        if steps is None:
-            raise ConfigError("Pass steps (--steps N): the global step to train until.")
-    if state is not None and "seed" in train_info:  # a resumed run keeps its seed (its data order)
-        if seed is not None and seed != train_info["seed"]:
-            warnings.warn(f"resuming with the run's seed {train_info['seed']} (not {seed}).", stacklevel=2)
-        seed = int(train_info["seed"])
-    elif seed is None:
-        seed = int(getattr(cfg, "seed", 0) or 0)
-    if state is not None:
-        if train_info.get("world_size", dist_info.world_size) != dist_info.world_size:
-            warnings.warn(
-                f"the run was trained with {train_info['world_size']} process(es), now {dist_info.world_size}: "
-                "training goes on, but the data order is not the one the run would have seen.", stacklevel=2)
+        raise ConfigError("Pass steps (--steps N): the global step to train until.")
+    seed = int(seed if seed is not None else getattr(cfg, "seed", 0) or 0)
+    normalize = mels_dir is None if normalize is None else normalize
     for needed in ("batch_size", "segment_size"):
         if not hasattr(cfg, needed):
             raise ConfigError(f"{model_name}'s Config has no {needed!r} field, which voclab.train needs.")
     if cfg.batch_size % dist_info.world_size:
-        raise ConfigError(
-            f"batch_size={cfg.batch_size} is the global batch and must divide evenly over "
-            f"{dist_info.world_size} processes; use a multiple of {dist_info.world_size}."
-        )
+        raise ConfigError(f"batch_size={cfg.batch_size} is the global batch and must divide evenly over "
+                          f"{dist_info.world_size} processes; use a multiple of {dist_info.world_size}.")
     local_batch = cfg.batch_size // dist_info.world_size
     if num_workers is None:
         num_workers = 0 if device.type == "cpu" else max(1, min(4, (os.cpu_count() or 2) // dist_info.world_size - 1))
 
-    # ---- data: random segments for training, whole clips for validation
+    # ---------------------------------------------------------------- data: random segments, whole validation clips
     train_files, val_files = split_files(data_dir, val_clips)
     dataset = AudioSegments(train_files, mel, cfg.segment_size, normalize=normalize, seed=seed,
-                            gain_range=getattr(cfg, "random_gain", None), min_items=cfg.batch_size)
-    if state is not None and train_info.get("train_files", len(dataset.files)) != len(dataset.files):
-        warnings.warn(
-            f"the run trained on {train_info['train_files']} files, the data folder now gives "
-            f"{len(dataset.files)}: training goes on, but the data order is not the one the run would have seen.",
-            stacklevel=2)
+                            gain_range=getattr(cfg, "random_gain", None), min_items=cfg.batch_size, mels_dir=mels_dir)
+    if state is not None and info.get("train_files", len(dataset.files)) != len(dataset.files):
+        warnings.warn(f"the run trained on {info['train_files']} files, the data folder now gives "
+                      f"{len(dataset.files)}: training goes on, but the data order is not the one the run would "
+                      "have seen.", stacklevel=3)
     sampler = torch.utils.data.DistributedSampler(
         dataset, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=True, seed=seed, drop_last=True)
     steps_per_epoch = len(sampler) // local_batch
     clips = []
     if is_main:
-        for path in val_files:
-            try:
-                reference, log_mel = load_clip_for_validation(path, mel, normalize=normalize)
-            except VoclabError as err:  # a bad validation clip costs a warning, not the run
-                warnings.warn(f"skipping validation clip {path.name}: {err}", stacklevel=3)
-                continue
-            clips.append((clip_name(path, data_dir), reference, log_mel))
+        val_mels = pair_mels(val_files, mels_dir, mel) if mels_dir is not None and val_files else None
+        clips = _held_out_clips(val_files, val_mels, mel, normalize, data_dir)
 
-    # ---- networks, optimizers, schedulers (and their saved states)
-    # every rank seeds differently for its own random stream; DDP copies rank 0's weights
-    _seed_everything(seed + dist_info.rank)
+    # ---------------------------------------------------------------- networks, optimizers, schedulers
+    _seed_everything(seed + dist_info.rank)  # each rank its own random stream; DDP copies rank 0's weights
     raw = module.build(cfg)
     for net in raw.values():
         net.to(device)
     optimizers, schedulers = module.make_optimizers(raw, cfg)
-    step = epoch = epoch_step = 0
-    best_val = None
     if state is not None:
-        if set(state["modules"]) != set(raw):
-            raise CheckpointError(f"the checkpoint holds networks {sorted(state['modules'])}, the model builds {sorted(raw)}.")
-        for name, net in raw.items():
-            net.load_state_dict(state["modules"][name])
-        for name, optimizer in optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][name])
-        for name, scheduler in schedulers.items():
-            scheduler.load_state_dict(state["schedulers"][name])
-        step, epoch, epoch_step = int(state["step"]), int(state["epoch"]), int(state.get("epoch_step", 0))
-        best_val = state.get("best_val")
-        ranks = state.get("rng_ranks")
-        if ranks is not None and len(ranks) == dist_info.world_size:
-            set_rng_state(ranks[dist_info.rank])
-        elif dist_info.rank == 0:
-            set_rng_state(state["rng"])
-        if epoch_step >= steps_per_epoch:  # the training files changed since the checkpoint
-            epoch, epoch_step = epoch + 1, 0
-
-    # ---- wrappers: DDP first, then torch.compile around it (DDPOptimizer splits the graph at buckets)
-    nets = dict(raw)
-    if dist_info.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        for name, net in raw.items():
-            if any(p.requires_grad for p in net.parameters()):
-                nets[name] = DDP(net, device_ids=[device.index] if device.type == "cuda" else None)
-    if compile:
-        if device.type != "cuda" and is_main:
-            warnings.warn("--compile is meant for CUDA; on CPU it needs a C compiler and is slow to start.",
-                          stacklevel=2)
-        backend = compile if isinstance(compile, str) else "inductor"
-        nets = {name: torch.compile(net, backend=backend) for name, net in nets.items()}
+        position = _restore(state, raw, optimizers, schedulers, dist_info)
+        if position.epoch_step >= steps_per_epoch:  # the training files changed since the checkpoint
+            position.epoch, position.epoch_step = position.epoch + 1, 0
+    elif init_official:
+        position = _start_from_official(module, cfg, raw, optimizers, schedulers, init_official, steps)
+    else:
+        position = _Position()
+    nets = _wrap(raw, dist_info, device, compile, is_main)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed segment sizes: let cuDNN pick the fastest kernels
-    if bf16:
-        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ConfigError("this GPU has no bfloat16 support; drop --bf16.")
+    autocast = _autocast_factory(bf16, device)
 
-        def autocast():
-            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    else:
-        autocast = contextlib.nullcontext
-
-    # ---- logging (rank 0 only)
+    # ---------------------------------------------------------------- logging (rank 0 only)
     display = _Progress(progress and is_main)
     log = writer = None
     if is_main:
@@ -874,25 +692,30 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
             {"model": model_name, **config_to_dict(cfg), "_mel_settings": mel.to_dict()}, indent=2) + "\n",
             encoding="utf-8")
         # rows after the starting step belong to training that is redone (or to a run that never saved)
-        log = _JsonlLog(out_dir / "log.jsonl", resume_step=step)
-        writer = _tensorboard(out_dir / "tensorboard", purge_step=step + 1 if state is not None else None) \
+        log = _JsonlLog(out_dir / "log.jsonl", resume_step=position.step)
+        writer = _tensorboard(out_dir / "tensorboard", purge_step=position.step + 1 if state is not None else None) \
             if tensorboard else None
         for name, reference, _ in clips:
             target = out_dir / "samples" / "reference" / f"{name}.wav"
             if not target.exists():
                 save(target, reference, mel.sample_rate)
-        log.write({"type": "event", "event": "resume" if state is not None else "start", "step": step,
+        log.write({"type": "event", "event": "resume" if state is not None else "start", "step": position.step,
                    "time": time.time(), "model": model_name, "device": str(device),
                    "world_size": dist_info.world_size, "bf16": bf16, "compile": bool(compile),
                    "train_files": len(dataset.files), "val_clips": [c[0] for c in clips],
                    "steps_per_epoch": steps_per_epoch, "target_steps": steps,
+                   "validation_mel": score_mel.to_dict(),
+                   **({"init_official": [str(p) for p in init_official]} if init_official and state is None else {}),
+                   **({"mels_dir": str(mels_dir)} if mels_dir is not None else {}),
                    **({"discarded_log_rows": log.dropped} if log.dropped else {})})
         if resume and state is None:
             display.note(f"--resume: no checkpoint in {ckpt_dir} yet, so this is a new run")
-        what = f"resuming {out_dir} at step {step}" if state is not None else f"training {model_name} in {out_dir}"
+        what = (f"resuming {out_dir} at step {position.step}" if state is not None
+                else f"training {model_name} in {out_dir}" + (f" from step {position.step}" if position.step else ""))
         display.note(f"{what}: {len(dataset.files)} training files, {len(clips)} validation clips, "
                      f"batch {cfg.batch_size} on {dist_info.world_size} x {device}, {steps_per_epoch} steps/epoch")
 
+    # ---------------------------------------------------------------- checkpoints
     def checkpoint_state(rank_rngs: list | None) -> dict:
         content = {
             "format": FORMAT,
@@ -900,131 +723,118 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
             "model": model_name,
             "config": config_to_dict(cfg),
             "mel": mel.to_dict(),
-            "step": step,
-            "epoch": epoch,
-            "epoch_step": epoch_step,
+            "step": position.step,
+            "epoch": position.epoch,
+            "epoch_step": position.epoch_step,
             "modules": {name: unwrap(net).state_dict() for name, net in raw.items()},
             "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
             "schedulers": {name: sch.state_dict() for name, sch in schedulers.items()},
             "rng": rng_state(),
-            "best_val": best_val,
+            "best_val": position.best_val,
             "train": {"seed": seed, "world_size": dist_info.world_size, "batch_size": cfg.batch_size,
                       "steps": steps, "train_files": len(dataset.files), "normalize": normalize,
-                      "val_clips": [c[0] for c in clips]},
+                      "val_clips": [c[0] for c in clips], "schedule": SCHEDULE,
+                      **({"mels_dir": str(mels_dir)} if mels_dir is not None else {}),
+                      **({"init_official": [str(p) for p in init_official]} if init_official else {})},
         }
         if rank_rngs is not None:  # DDP: every rank's random state, so each continues its own stream
             content["rng_ranks"] = rank_rngs
         return _to_cpu(content)
 
     def save_step_checkpoint() -> Path | None:
-        # every rank takes part in gathering the random states; rank 0 writes
-        rank_rngs = None
+        rank_rngs = None  # every rank takes part in gathering the random states; rank 0 writes
         if dist_info.enabled:
             import torch.distributed as dist
 
-            gathered = [None] * dist_info.world_size
-            dist.all_gather_object(gathered, _to_cpu(rng_state()))
-            rank_rngs = gathered
+            rank_rngs = [None] * dist_info.world_size
+            dist.all_gather_object(rank_rngs, _to_cpu(rng_state()))
         if not is_main:
             return None
-        path = save_atomic(checkpoint_state(rank_rngs), ckpt_dir / f"step_{step:08d}.pt")
+        path = save_atomic(checkpoint_state(rank_rngs), ckpt_dir / f"step_{position.step:08d}.pt")
         prune_checkpoints(ckpt_dir, keep_last)
-        log.write({"type": "event", "event": "checkpoint", "step": step, "time": time.time(), "path": str(path)})
+        log.write({"type": "event", "event": "checkpoint", "step": position.step, "time": time.time(),
+                   "path": str(path)})
         return path
 
-    # ---- Ctrl-C (single process): finish the step, save, stop; a second Ctrl-C stops at once
+    # ---------------------------------------------------------------- Ctrl-C: finish the step, save, stop
     stop = {"requested": False}
     previous_handler = None
     if not dist_info.enabled and threading.current_thread() is threading.main_thread():
         def on_interrupt(signum, frame):
-            if stop["requested"]:
+            if stop["requested"]:  # a second Ctrl-C stops at once
                 raise KeyboardInterrupt
             stop["requested"] = True
 
         previous_handler = signal.signal(signal.SIGINT, on_interrupt)
 
-    last_checkpoint = existing[-1][1] if state is not None else None
-    last_val = None
+    # ---------------------------------------------------------------- the loop
+    last_checkpoint, last_val = state_path, None
     window: dict[str, float] = {}
     window_steps, window_start = 0, time.perf_counter()
     mean_losses: dict[str, float] = {}
-    rate = 0.0
-    start_step = step
+    start_step = position.step
     outcome = "done"
     try:
-        if step >= steps and is_main:
-            display.note(f"{out_dir} is already at step {step} (target {steps}): nothing to do.")
-        while step < steps and not stop["requested"]:
+        if position.step >= steps and is_main:
+            display.note(f"{out_dir} is already at step {position.step} (target {steps}): nothing to do.")
+        while position.step < steps and not stop["requested"]:
             # one epoch: the sampler's order for this epoch, minus the batches a resumed run already did
-            sampler.set_epoch(epoch)
-            dataset.set_epoch(epoch)
-            order = list(sampler)[epoch_step * local_batch:]
+            sampler.set_epoch(position.epoch)
+            dataset.set_epoch(position.epoch)
             loader = torch.utils.data.DataLoader(
-                dataset, batch_size=local_batch, sampler=order, drop_last=True, num_workers=num_workers,
-                pin_memory=device.type == "cuda", persistent_workers=False,
+                dataset, batch_size=local_batch, sampler=list(sampler)[position.epoch_step * local_batch:],
+                drop_last=True, num_workers=num_workers, pin_memory=device.type == "cuda", persistent_workers=False,
                 # its own generator: creating a loader must not draw from the training random stream
-                generator=torch.Generator().manual_seed(seed * 100_003 + epoch),
+                generator=torch.Generator().manual_seed(seed * 100_003 + position.epoch),
             )
             for batch in loader:
+                # the step
                 batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
                 losses = module.train_step(nets, optimizers, batch, cfg, autocast=autocast)
-                step += 1
-                epoch_step += 1
+                for scheduler in schedulers.values():
+                    scheduler.step()
+                position.step += 1
+                position.epoch_step += 1
                 losses = {key: float(value) for key, value in losses.items()}
                 bad = [key for key, value in losses.items() if not math.isfinite(value)]
                 if bad:
                     where = f" The last good checkpoint is {last_checkpoint}." if last_checkpoint else ""
-                    raise TrainingError(
-                        f"{', '.join(bad)} became {losses[bad[0]]} at step {step}: training diverged.{where} "
-                        "Try a lower learning rate, or drop --bf16."
-                    )
+                    raise TrainingError(f"{', '.join(bad)} became {losses[bad[0]]} at step {position.step}: training "
+                                        f"diverged.{where} Try a lower learning rate, or drop --bf16.")
                 for key, value in losses.items():
                     window[key] = window.get(key, 0.0) + value
                 window_steps += 1
-                if epoch_step == steps_per_epoch:  # the epoch is over: schedulers step once per epoch
-                    epoch, epoch_step = epoch + 1, 0
-                    for scheduler in schedulers.values():
-                        scheduler.step()
-                finishing = step >= steps or stop["requested"]
+                if position.epoch_step == steps_per_epoch:
+                    position.epoch, position.epoch_step = position.epoch + 1, 0
+                finishing = position.step >= steps or stop["requested"]
 
-                if is_main and (step % log_every == 0 or finishing):
-                    elapsed = time.perf_counter() - window_start
-                    rate = window_steps / max(elapsed, 1e-9)
-                    mean_losses = {key: total / window_steps for key, total in window.items()}
-                    lrs = {name: opt.param_groups[0]["lr"] for name, opt in optimizers.items()}
-                    log.write({"type": "train", "step": step, "time": time.time(), "epoch": epoch,
-                               "losses": mean_losses, "lr": lrs, "steps_per_s": rate})
-                    if writer is not None:
-                        for key, value in mean_losses.items():
-                            writer.add_scalar(f"train/{key}", value, step)
-                        for name, value in lrs.items():
-                            writer.add_scalar(f"lr/{name}", value, step)
-                        writer.add_scalar("train/steps_per_s", rate, step)
-                    shown = " ".join(f"{key} {value:.4g}" for key, value in mean_losses.items())
-                    best = f" | val {best_val:.4f} (best)" if best_val is not None else ""
-                    display.update(f"step {step}/{steps} | epoch {epoch} | {shown} | {rate:.2f} steps/s{best}")
+                # logging
+                if is_main and (position.step % log_every == 0 or finishing):
+                    mean_losses, _ = _log_train(log, writer, display, position, steps, window, window_steps,
+                                                time.perf_counter() - window_start, optimizers)
                     window, window_steps, window_start = {}, 0, time.perf_counter()
 
+                # validation
                 improved = False
-                if is_main and clips and (step % val_every == 0 or finishing):
-                    per_clip = _validate(module, unwrap(nets["generator"]), clips, mel, device, step,
+                if is_main and clips and (position.step % val_every == 0 or finishing):
+                    per_clip = _validate(module, unwrap(nets["generator"]), clips, score_mel, device, position.step,
                                          out_dir / "samples", writer)
                     last_val = float(np.mean(list(per_clip.values())))
-                    improved = best_val is None or last_val < best_val
-                    if improved:
-                        best_val = last_val
-                    log.write({"type": "val", "step": step, "time": time.time(), "log_mel_l1": last_val,
+                    improved = position.best_val is None or last_val < position.best_val
+                    position.best_val = last_val if improved else position.best_val
+                    log.write({"type": "val", "step": position.step, "time": time.time(), "log_mel_l1": last_val,
                                "clips": per_clip, "best": improved})
                     if writer is not None:
-                        writer.add_scalar("val/log_mel_l1", last_val, step)
-                    display.note(f"step {step}: validation log-mel L1 {last_val:.4f}"
-                                 + (" (best so far)" if improved else f" (best {best_val:.4f})"))
+                        writer.add_scalar("val/log_mel_l1", last_val, position.step)
+                    display.note(f"step {position.step}: validation log-mel L1 {last_val:.4f}"
+                                 + (" (best so far)" if improved else f" (best {position.best_val:.4f})"))
 
+                # checkpoints; best.pt has the contents of a step file (a link to it when there is one)
                 saved = None
-                if step % ckpt_every == 0 or finishing:
+                if position.step % ckpt_every == 0 or finishing:
                     saved = save_step_checkpoint()
                     last_checkpoint = saved or last_checkpoint
-                if improved:  # best.pt: the same contents as a step file (a link to it when there is one)
+                if improved:
                     if saved is not None:
                         link_atomic(saved, ckpt_dir / BEST)
                     else:
@@ -1034,7 +844,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
         if stop["requested"]:
             outcome = "interrupted"
             if is_main:
-                display.note(f"interrupted: stopped after step {step}; continue with --resume.")
+                display.note(f"interrupted: stopped after step {position.step}; continue with --resume.")
     except BaseException as err:
         outcome = f"{type(err).__name__}: {err}"
         raise
@@ -1045,19 +855,17 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
         if writer is not None:
             writer.close()
         if log is not None:
-            seconds = time.perf_counter() - started
-            log.write({"type": "event", "event": "end", "step": step, "time": time.time(), "seconds": seconds,
-                       "outcome": outcome})
+            log.write({"type": "event", "event": "end", "step": position.step, "time": time.time(),
+                       "seconds": time.perf_counter() - started, "outcome": outcome})
             log.close()
     if dist_info.enabled:
         import torch.distributed as dist
 
         dist.barrier()  # no rank leaves (and tears the group down) while rank 0 still writes
     seconds = time.perf_counter() - started
-    done = step - start_step
     return RunSummary(
-        run_dir=out_dir, step=step, epoch=epoch, losses=mean_losses, val=last_val, best_val=best_val,
-        checkpoint=last_checkpoint, seconds=seconds,
-        steps_per_second=done / seconds if seconds > 0 else 0.0,
+        run_dir=out_dir, step=position.step, epoch=position.epoch, losses=mean_losses, val=last_val,
+        best_val=position.best_val, checkpoint=last_checkpoint, seconds=seconds,
+        steps_per_second=(position.step - start_step) / seconds if seconds > 0 else 0.0,
         modules={name: unwrap(net) for name, net in nets.items()},
     )
