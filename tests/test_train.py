@@ -391,14 +391,17 @@ def test_validation_scores_with_the_models_validation_mel(toy, data, tmp_path, m
     assert logged == pytest.approx(with_full_band, abs=0.02)  # (the WAV files are 16-bit)
 
 
-def test_importing_the_vocoder_side_never_imports_the_training_loop():
+def test_vocoding_a_checkpoint_never_imports_the_training_loop(data, tmp_path):
     # vocode -> checkpoint -> config -> models: every import goes down, none up into voclab.train
-    code = ("import sys, voclab.vocode, voclab.checkpoint, voclab.config, voclab.models.hifigan; "
+    run = tmp_path / "run"
+    train(TOY_PATH, None, data, run, steps=1, **QUIET)
+    code = ("import sys, voclab.vocode; "
+            f"voclab.vocode.vocode({str(run)!r}, [{str(data / 'clip0.wav')!r}], {str(tmp_path / 'out')!r}); "
             "print(sorted(m for m in sys.modules if m in ('voclab.train', 'voclab.datasets')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(), capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "[]" and (tmp_path / "out" / "clip0.wav").is_file()
 
 
 # --------------------------------------------------------------------------- fine-tuning on an acoustic model's mels

@@ -482,6 +482,122 @@ def _log_train(log, writer, display, position: _Position, steps: int, window: di
     return mean_losses, rate
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a run trains for and on: fixed at the start, saved in every checkpoint's ``train`` entry."""
+
+    steps: int
+    seed: int
+    normalize: bool
+    mels_dir: str | None
+    local_batch: int
+    num_workers: int
+
+
+def _plan(cfg, model_name: str, info: dict, dist_info: _Dist, device: torch.device, *, steps, seed, mels_dir,
+          normalize, num_workers) -> _Plan:
+    """Fill in what the caller left open: from the resumed run (``info``), else from the config and device."""
+    if info:  # a resumed run keeps its seed (its data order), its target and its mels
+        if seed is not None and seed != info.get("seed", seed):
+            warnings.warn(f"resuming with the run's seed {info['seed']} (not {seed}).", stacklevel=4)
+        seed = info.get("seed", seed)
+        if info.get("world_size", dist_info.world_size) != dist_info.world_size:
+            warnings.warn(f"the run was trained with {info['world_size']} process(es), now {dist_info.world_size}: "
+                          "training goes on, but the data order is not the one the run would have seen.", stacklevel=4)
+        steps = steps if steps is not None else info.get("steps")
+        mels_dir = mels_dir if mels_dir is not None else info.get("mels_dir")
+    if steps is None:
+        raise ConfigError("Pass steps (--steps N): the global step to train until.")
+    for needed in ("batch_size", "segment_size"):
+        if not hasattr(cfg, needed):
+            raise ConfigError(f"{model_name}'s Config has no {needed!r} field, which voclab.train needs.")
+    if cfg.batch_size % dist_info.world_size:
+        raise ConfigError(f"batch_size={cfg.batch_size} is the global batch and must divide evenly over "
+                          f"{dist_info.world_size} processes; use a multiple of {dist_info.world_size}.")
+    if num_workers is None:  # the CPU's cores train; a GPU is fed by a few loader processes
+        num_workers = 0 if device.type == "cpu" else max(1, min(4, (os.cpu_count() or 2) // dist_info.world_size - 1))
+    return _Plan(steps=int(steps), seed=int(seed if seed is not None else getattr(cfg, "seed", 0) or 0),
+                 normalize=mels_dir is None if normalize is None else bool(normalize),
+                 mels_dir=None if mels_dir is None else str(mels_dir),
+                 local_batch=cfg.batch_size // dist_info.world_size, num_workers=num_workers)
+
+
+def _open_run_folder(out_dir: Path, model_name: str, cfg, mel: MelConfig, clips: list, position: _Position,
+                     resumed: bool, tensorboard: bool, display: _Progress):
+    """config.json, log.jsonl, TensorBoard and the reference clips of a run folder (rank 0)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stale = remove_stale_temporaries(out_dir / CHECKPOINT_DIR)
+    if stale:
+        display.note(f"removed {len(stale)} temporary file(s) of an interrupted save: {', '.join(p.name for p in stale)}")
+    (out_dir / "config.json").write_text(json.dumps(
+        {"model": model_name, **config_to_dict(cfg), "_mel_settings": mel.to_dict()}, indent=2) + "\n",
+        encoding="utf-8")
+    # rows after the starting step belong to training that is redone (or to a run that never saved)
+    log = _JsonlLog(out_dir / "log.jsonl", resume_step=position.step)
+    writer = _tensorboard(out_dir / "tensorboard", purge_step=position.step + 1 if resumed else None) \
+        if tensorboard else None
+    for name, reference, _ in clips:
+        target = out_dir / "samples" / "reference" / f"{name}.wav"
+        if not target.exists():
+            save(target, reference, mel.sample_rate)
+    return log, writer
+
+
+def _checkpoint_contents(model_name: str, cfg, mel: MelConfig, position: _Position, raw: dict, optimizers: dict,
+                         schedulers: dict, train_info: dict, rank_rngs: list | None) -> dict:
+    """Everything a checkpoint holds (see :mod:`voclab.checkpoint`), on the CPU."""
+    content = {
+        "format": FORMAT,
+        "voclab_version": __version__,
+        "model": model_name,
+        "config": config_to_dict(cfg),
+        "mel": mel.to_dict(),
+        "step": position.step,
+        "epoch": position.epoch,
+        "epoch_step": position.epoch_step,
+        "modules": {name: net.state_dict() for name, net in raw.items()},
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "schedulers": {name: sch.state_dict() for name, sch in schedulers.items()},
+        "rng": rng_state(),
+        "best_val": position.best_val,
+        "train": train_info,
+    }
+    if rank_rngs is not None:  # DDP: every rank's random state, so each continues its own stream
+        content["rng_ranks"] = rank_rngs
+    return _to_cpu(content)
+
+
+def _gather_rngs(dist_info: _Dist) -> list | None:
+    """Every rank's random state (each rank must call this; rank 0 saves them), or None without DDP."""
+    if not dist_info.enabled:
+        return None
+    import torch.distributed as dist
+
+    rank_rngs = [None] * dist_info.world_size
+    dist.all_gather_object(rank_rngs, _to_cpu(rng_state()))
+    return rank_rngs
+
+
+@contextlib.contextmanager
+def _ctrl_c_finishes_the_step(dist_info: _Dist):
+    """Yield ``{"requested": bool}``: the first Ctrl-C asks the loop to stop after its step, a second stops at once."""
+    stop = {"requested": False}
+    if dist_info.enabled or threading.current_thread() is not threading.main_thread():
+        yield stop  # torchrun handles signals for its processes
+        return
+
+    def on_interrupt(signum, frame):
+        if stop["requested"]:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def train(
     model_name: str,
     cfg,
@@ -616,53 +732,40 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     is_main = dist_info.is_main
     ckpt_dir = out_dir / CHECKPOINT_DIR
 
-    # ---------------------------------------------------------------- set-up: where the run starts
+    # ---------------------------------------------------------------- set-up: where the run starts, and on what
     state, state_path, cfg = _starting_checkpoint(module, model_name, cfg, out_dir, resume, init_official)
     mel = mel_config_of(cfg)
     score_mel = module.validation_mel_config(cfg) if hasattr(module, "validation_mel_config") else mel
     info = dict(state.get("train", {})) if state is not None else {}
     if state is not None:
         MelConfig.from_dict(dict(state["mel"])).require_match(mel, what="the resumed run's config")
-        if info.get("world_size", dist_info.world_size) != dist_info.world_size:
-            warnings.warn(f"the run was trained with {info['world_size']} process(es), now {dist_info.world_size}: "
-                          "training goes on, but the data order is not the one the run would have seen.", stacklevel=3)
-        if seed is not None and seed != info.get("seed", seed):
-            warnings.warn(f"resuming with the run's seed {info['seed']} (not {seed}).", stacklevel=3)
-        seed = info.get("seed", seed)  # a resumed run keeps its seed, so its data order
-        mels_dir = mels_dir if mels_dir is not None else info.get("mels_dir")
-    steps = steps if steps is not None else info.get("steps")
-    if steps is None:
-        raise ConfigError("Pass steps (--steps N): the global step to train until.")
-    seed = int(seed if seed is not None else getattr(cfg, "seed", 0) or 0)
-    normalize = mels_dir is None if normalize is None else normalize
-    for needed in ("batch_size", "segment_size"):
-        if not hasattr(cfg, needed):
-            raise ConfigError(f"{model_name}'s Config has no {needed!r} field, which voclab.train needs.")
-    if cfg.batch_size % dist_info.world_size:
-        raise ConfigError(f"batch_size={cfg.batch_size} is the global batch and must divide evenly over "
-                          f"{dist_info.world_size} processes; use a multiple of {dist_info.world_size}.")
-    local_batch = cfg.batch_size // dist_info.world_size
-    if num_workers is None:
-        num_workers = 0 if device.type == "cpu" else max(1, min(4, (os.cpu_count() or 2) // dist_info.world_size - 1))
+    plan = _plan(cfg, model_name, info, dist_info, device, steps=steps, seed=seed, mels_dir=mels_dir,
+                 normalize=normalize, num_workers=num_workers)
 
     # ---------------------------------------------------------------- data: random segments, whole validation clips
     train_files, val_files = split_files(data_dir, val_clips)
-    dataset = AudioSegments(train_files, mel, cfg.segment_size, normalize=normalize, seed=seed,
-                            gain_range=getattr(cfg, "random_gain", None), min_items=cfg.batch_size, mels_dir=mels_dir)
-    if state is not None and info.get("train_files", len(dataset.files)) != len(dataset.files):
+    dataset = AudioSegments(train_files, mel, cfg.segment_size, normalize=plan.normalize, seed=plan.seed,
+                            gain_range=getattr(cfg, "random_gain", None), min_items=cfg.batch_size,
+                            mels_dir=plan.mels_dir)
+    if info.get("train_files", len(dataset.files)) != len(dataset.files):
         warnings.warn(f"the run trained on {info['train_files']} files, the data folder now gives "
                       f"{len(dataset.files)}: training goes on, but the data order is not the one the run would "
                       "have seen.", stacklevel=3)
     sampler = torch.utils.data.DistributedSampler(
-        dataset, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=True, seed=seed, drop_last=True)
-    steps_per_epoch = len(sampler) // local_batch
+        dataset, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=True, seed=plan.seed, drop_last=True)
+    steps_per_epoch = len(sampler) // plan.local_batch
     clips = []
     if is_main:
-        val_mels = pair_mels(val_files, mels_dir, mel) if mels_dir is not None and val_files else None
-        clips = _held_out_clips(val_files, val_mels, mel, normalize, data_dir)
+        val_mels = pair_mels(val_files, plan.mels_dir, mel) if plan.mels_dir is not None and val_files else None
+        clips = _held_out_clips(val_files, val_mels, mel, plan.normalize, data_dir)
+    train_info = {"seed": plan.seed, "world_size": dist_info.world_size, "batch_size": cfg.batch_size,
+                  "steps": plan.steps, "train_files": len(dataset.files), "normalize": plan.normalize,
+                  "val_clips": [c[0] for c in clips], "schedule": SCHEDULE,
+                  **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
+                  **({"init_official": [str(p) for p in init_official]} if init_official else {})}
 
     # ---------------------------------------------------------------- networks, optimizers, schedulers
-    _seed_everything(seed + dist_info.rank)  # each rank its own random stream; DDP copies rank 0's weights
+    _seed_everything(plan.seed + dist_info.rank)  # each rank its own random stream; DDP copies rank 0's weights
     raw = module.build(cfg)
     for net in raw.values():
         net.to(device)
@@ -672,7 +775,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
         if position.epoch_step >= steps_per_epoch:  # the training files changed since the checkpoint
             position.epoch, position.epoch_step = position.epoch + 1, 0
     elif init_official:
-        position = _start_from_official(module, cfg, raw, optimizers, schedulers, init_official, steps)
+        position = _start_from_official(module, cfg, raw, optimizers, schedulers, init_official, plan.steps)
     else:
         position = _Position()
     nets = _wrap(raw, dist_info, device, compile, is_main)
@@ -684,29 +787,16 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     display = _Progress(progress and is_main)
     log = writer = None
     if is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stale = remove_stale_temporaries(ckpt_dir)
-        if stale:
-            display.note(f"removed {len(stale)} temporary file(s) of an interrupted save: {', '.join(p.name for p in stale)}")
-        (out_dir / "config.json").write_text(json.dumps(
-            {"model": model_name, **config_to_dict(cfg), "_mel_settings": mel.to_dict()}, indent=2) + "\n",
-            encoding="utf-8")
-        # rows after the starting step belong to training that is redone (or to a run that never saved)
-        log = _JsonlLog(out_dir / "log.jsonl", resume_step=position.step)
-        writer = _tensorboard(out_dir / "tensorboard", purge_step=position.step + 1 if state is not None else None) \
-            if tensorboard else None
-        for name, reference, _ in clips:
-            target = out_dir / "samples" / "reference" / f"{name}.wav"
-            if not target.exists():
-                save(target, reference, mel.sample_rate)
+        log, writer = _open_run_folder(out_dir, model_name, cfg, mel, clips, position, state is not None,
+                                       tensorboard, display)
         log.write({"type": "event", "event": "resume" if state is not None else "start", "step": position.step,
                    "time": time.time(), "model": model_name, "device": str(device),
                    "world_size": dist_info.world_size, "bf16": bf16, "compile": bool(compile),
                    "train_files": len(dataset.files), "val_clips": [c[0] for c in clips],
-                   "steps_per_epoch": steps_per_epoch, "target_steps": steps,
+                   "steps_per_epoch": steps_per_epoch, "target_steps": plan.steps,
                    "validation_mel": score_mel.to_dict(),
-                   **({"init_official": [str(p) for p in init_official]} if init_official and state is None else {}),
-                   **({"mels_dir": str(mels_dir)} if mels_dir is not None else {}),
+                   **({"init_official": train_info["init_official"]} if init_official and state is None else {}),
+                   **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
                    **({"discarded_log_rows": log.dropped} if log.dropped else {})})
         if resume and state is None:
             display.note(f"--resume: no checkpoint in {ckpt_dir} yet, so this is a new run")
@@ -715,57 +805,8 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
         display.note(f"{what}: {len(dataset.files)} training files, {len(clips)} validation clips, "
                      f"batch {cfg.batch_size} on {dist_info.world_size} x {device}, {steps_per_epoch} steps/epoch")
 
-    # ---------------------------------------------------------------- checkpoints
-    def checkpoint_state(rank_rngs: list | None) -> dict:
-        content = {
-            "format": FORMAT,
-            "voclab_version": __version__,
-            "model": model_name,
-            "config": config_to_dict(cfg),
-            "mel": mel.to_dict(),
-            "step": position.step,
-            "epoch": position.epoch,
-            "epoch_step": position.epoch_step,
-            "modules": {name: unwrap(net).state_dict() for name, net in raw.items()},
-            "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
-            "schedulers": {name: sch.state_dict() for name, sch in schedulers.items()},
-            "rng": rng_state(),
-            "best_val": position.best_val,
-            "train": {"seed": seed, "world_size": dist_info.world_size, "batch_size": cfg.batch_size,
-                      "steps": steps, "train_files": len(dataset.files), "normalize": normalize,
-                      "val_clips": [c[0] for c in clips], "schedule": SCHEDULE,
-                      **({"mels_dir": str(mels_dir)} if mels_dir is not None else {}),
-                      **({"init_official": [str(p) for p in init_official]} if init_official else {})},
-        }
-        if rank_rngs is not None:  # DDP: every rank's random state, so each continues its own stream
-            content["rng_ranks"] = rank_rngs
-        return _to_cpu(content)
-
-    def save_step_checkpoint() -> Path | None:
-        rank_rngs = None  # every rank takes part in gathering the random states; rank 0 writes
-        if dist_info.enabled:
-            import torch.distributed as dist
-
-            rank_rngs = [None] * dist_info.world_size
-            dist.all_gather_object(rank_rngs, _to_cpu(rng_state()))
-        if not is_main:
-            return None
-        path = save_atomic(checkpoint_state(rank_rngs), ckpt_dir / f"step_{position.step:08d}.pt")
-        prune_checkpoints(ckpt_dir, keep_last)
-        log.write({"type": "event", "event": "checkpoint", "step": position.step, "time": time.time(),
-                   "path": str(path)})
-        return path
-
-    # ---------------------------------------------------------------- Ctrl-C: finish the step, save, stop
-    stop = {"requested": False}
-    previous_handler = None
-    if not dist_info.enabled and threading.current_thread() is threading.main_thread():
-        def on_interrupt(signum, frame):
-            if stop["requested"]:  # a second Ctrl-C stops at once
-                raise KeyboardInterrupt
-            stop["requested"] = True
-
-        previous_handler = signal.signal(signal.SIGINT, on_interrupt)
+    def checkpoint(rank_rngs: list | None) -> dict:
+        return _checkpoint_contents(model_name, cfg, mel, position, raw, optimizers, schedulers, train_info, rank_rngs)
 
     # ---------------------------------------------------------------- the loop
     last_checkpoint, last_val = state_path, None
@@ -775,82 +816,87 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     start_step = position.step
     outcome = "done"
     try:
-        if position.step >= steps and is_main:
-            display.note(f"{out_dir} is already at step {position.step} (target {steps}): nothing to do.")
-        while position.step < steps and not stop["requested"]:
-            # one epoch: the sampler's order for this epoch, minus the batches a resumed run already did
-            sampler.set_epoch(position.epoch)
-            dataset.set_epoch(position.epoch)
-            loader = torch.utils.data.DataLoader(
-                dataset, batch_size=local_batch, sampler=list(sampler)[position.epoch_step * local_batch:],
-                drop_last=True, num_workers=num_workers, pin_memory=device.type == "cuda", persistent_workers=False,
-                # its own generator: creating a loader must not draw from the training random stream
-                generator=torch.Generator().manual_seed(seed * 100_003 + position.epoch),
-            )
-            for batch in loader:
-                # the step
-                batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-                losses = module.train_step(nets, optimizers, batch, cfg, autocast=autocast)
-                for scheduler in schedulers.values():
-                    scheduler.step()
-                position.step += 1
-                position.epoch_step += 1
-                losses = {key: float(value) for key, value in losses.items()}
-                bad = [key for key, value in losses.items() if not math.isfinite(value)]
-                if bad:
-                    where = f" The last good checkpoint is {last_checkpoint}." if last_checkpoint else ""
-                    raise TrainingError(f"{', '.join(bad)} became {losses[bad[0]]} at step {position.step}: training "
-                                        f"diverged.{where} Try a lower learning rate, or drop --bf16.")
-                for key, value in losses.items():
-                    window[key] = window.get(key, 0.0) + value
-                window_steps += 1
-                if position.epoch_step == steps_per_epoch:
-                    position.epoch, position.epoch_step = position.epoch + 1, 0
-                finishing = position.step >= steps or stop["requested"]
+        with _ctrl_c_finishes_the_step(dist_info) as stop:
+            if position.step >= plan.steps and is_main:
+                display.note(f"{out_dir} is already at step {position.step} (target {plan.steps}): nothing to do.")
+            while position.step < plan.steps and not stop["requested"]:
+                # one epoch: the sampler's order for this epoch, minus the batches a resumed run already did
+                sampler.set_epoch(position.epoch)
+                dataset.set_epoch(position.epoch)
+                loader = torch.utils.data.DataLoader(
+                    dataset, batch_size=plan.local_batch, sampler=list(sampler)[position.epoch_step * plan.local_batch:],
+                    drop_last=True, num_workers=plan.num_workers, pin_memory=device.type == "cuda",
+                    # its own generator: creating a loader must not draw from the training random stream
+                    generator=torch.Generator().manual_seed(plan.seed * 100_003 + position.epoch),
+                )
+                for batch in loader:
+                    # the step
+                    batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+                    losses = module.train_step(nets, optimizers, batch, cfg, autocast=autocast)
+                    for scheduler in schedulers.values():
+                        scheduler.step()
+                    position.step += 1
+                    position.epoch_step += 1
+                    losses = {key: float(value) for key, value in losses.items()}
+                    bad = [key for key, value in losses.items() if not math.isfinite(value)]
+                    if bad:
+                        where = f" The last good checkpoint is {last_checkpoint}." if last_checkpoint else ""
+                        raise TrainingError(f"{', '.join(bad)} became {losses[bad[0]]} at step {position.step}: "
+                                            f"training diverged.{where} Try a lower learning rate, or drop --bf16.")
+                    for key, value in losses.items():
+                        window[key] = window.get(key, 0.0) + value
+                    window_steps += 1
+                    if position.epoch_step == steps_per_epoch:
+                        position.epoch, position.epoch_step = position.epoch + 1, 0
+                    finishing = position.step >= plan.steps or stop["requested"]
 
-                # logging
-                if is_main and (position.step % log_every == 0 or finishing):
-                    mean_losses, _ = _log_train(log, writer, display, position, steps, window, window_steps,
-                                                time.perf_counter() - window_start, optimizers)
-                    window, window_steps, window_start = {}, 0, time.perf_counter()
+                    # logging
+                    if is_main and (position.step % log_every == 0 or finishing):
+                        mean_losses, _ = _log_train(log, writer, display, position, plan.steps, window, window_steps,
+                                                    time.perf_counter() - window_start, optimizers)
+                        window, window_steps, window_start = {}, 0, time.perf_counter()
 
-                # validation
-                improved = False
-                if is_main and clips and (position.step % val_every == 0 or finishing):
-                    per_clip = _validate(module, unwrap(nets["generator"]), clips, score_mel, device, position.step,
-                                         out_dir / "samples", writer)
-                    last_val = float(np.mean(list(per_clip.values())))
-                    improved = position.best_val is None or last_val < position.best_val
-                    position.best_val = last_val if improved else position.best_val
-                    log.write({"type": "val", "step": position.step, "time": time.time(), "log_mel_l1": last_val,
-                               "clips": per_clip, "best": improved})
-                    if writer is not None:
-                        writer.add_scalar("val/log_mel_l1", last_val, position.step)
-                    display.note(f"step {position.step}: validation log-mel L1 {last_val:.4f}"
-                                 + (" (best so far)" if improved else f" (best {position.best_val:.4f})"))
+                    # validation
+                    improved = False
+                    if is_main and clips and (position.step % val_every == 0 or finishing):
+                        per_clip = _validate(module, unwrap(nets["generator"]), clips, score_mel, device,
+                                             position.step, out_dir / "samples", writer)
+                        last_val = float(np.mean(list(per_clip.values())))
+                        improved = position.best_val is None or last_val < position.best_val
+                        position.best_val = last_val if improved else position.best_val
+                        log.write({"type": "val", "step": position.step, "time": time.time(), "log_mel_l1": last_val,
+                                   "clips": per_clip, "best": improved})
+                        if writer is not None:
+                            writer.add_scalar("val/log_mel_l1", last_val, position.step)
+                        display.note(f"step {position.step}: validation log-mel L1 {last_val:.4f}"
+                                     + (" (best so far)" if improved else f" (best {position.best_val:.4f})"))
 
-                # checkpoints; best.pt has the contents of a step file (a link to it when there is one)
-                saved = None
-                if position.step % ckpt_every == 0 or finishing:
-                    saved = save_step_checkpoint()
-                    last_checkpoint = saved or last_checkpoint
-                if improved:
-                    if saved is not None:
-                        link_atomic(saved, ckpt_dir / BEST)
-                    else:
-                        save_atomic(checkpoint_state(None), ckpt_dir / BEST)
-                if finishing:
-                    break
-        if stop["requested"]:
-            outcome = "interrupted"
-            if is_main:
-                display.note(f"interrupted: stopped after step {position.step}; continue with --resume.")
+                    # checkpoints (every rank gathers random states; rank 0 writes); best.pt has a step
+                    # file's contents (a link to it when there is one)
+                    saved = None
+                    if position.step % ckpt_every == 0 or finishing:
+                        rank_rngs = _gather_rngs(dist_info)
+                        if is_main:
+                            saved = save_atomic(checkpoint(rank_rngs), ckpt_dir / f"step_{position.step:08d}.pt")
+                            prune_checkpoints(ckpt_dir, keep_last)
+                            log.write({"type": "event", "event": "checkpoint", "step": position.step,
+                                       "time": time.time(), "path": str(saved)})
+                            last_checkpoint = saved
+                    if improved:
+                        if saved is not None:
+                            link_atomic(saved, ckpt_dir / BEST)
+                        else:
+                            save_atomic(checkpoint(None), ckpt_dir / BEST)
+                    if finishing:
+                        break
+            if stop["requested"]:
+                outcome = "interrupted"
+                if is_main:
+                    display.note(f"interrupted: stopped after step {position.step}; continue with --resume.")
     except BaseException as err:
         outcome = f"{type(err).__name__}: {err}"
         raise
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
         display.close()
         if writer is not None:
             writer.close()
