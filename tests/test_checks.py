@@ -1,12 +1,15 @@
 """Tests of the exercise check engine (voclab.check / voclab.checks).
 
 The exercises here are toys registered by the tests themselves, so these tests do not
-depend on the notebook spec modules (voclab/checks/nbNN.py).
+depend on the notebook spec modules (voclab/checks/nbNN.py). Besides the verdicts and
+diagnoses: the gradient checks of loss exercises (Exercise.differentiable), and how module
+exercises give the learner's module voclab's weights (load_weights_by_use, build_alike).
 """
 
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -411,3 +414,216 @@ def test_diagnose_directly():
     assert "off by one" in diagnose(np.zeros((3, 5)), np.zeros((3, 4)))
     assert "transposed" in diagnose(np.zeros((5, 3)), np.zeros((3, 5)))
     assert diagnose("abc", "abd").startswith("returned 'abc'")
+
+
+# --------------------------------------------------------------------------------------
+# gradients of loss exercises (Exercise.differentiable)
+# --------------------------------------------------------------------------------------
+
+
+def squared_error(pred, target):
+    """A toy loss."""
+    return ((pred - target) ** 2).mean()
+
+
+def pull(pred, target):
+    """A toy loss whose gradient reaches ``pred`` only: the target is detached."""
+    return ((pred - target.detach()) ** 2).mean()
+
+
+def summed_losses(preds, target):
+    """A toy loss over a list of predictions."""
+    return sum(((p - target) ** 2).mean() for p in preds)
+
+
+@pytest.fixture
+def losses(toys):
+    toys(name="toy_loss", reference=squared_error, reference_name="x.squared_error",
+         cases=lambda: [Case("8 values", (torch.linspace(-2, 2, 8), torch.linspace(0, 1, 8))),
+                        Case("equal inputs (the loss is 0)", (torch.ones(3), torch.ones(3)))],
+         differentiable=["pred"])
+    toys(name="toy_pull", reference=pull, reference_name="x.pull",
+         cases=lambda: [Case("8 values", (torch.linspace(-2, 2, 8), torch.linspace(0, 1, 8)))],
+         differentiable=["pred", checks.Differentiable("target", unexpected="the target is a constant: detach it")])
+    toys(name="toy_list_loss", reference=summed_losses, reference_name="x.summed_losses",
+         cases=lambda: [Case("three predictions", ([torch.arange(4.0), -torch.arange(4.0), torch.ones(4)],
+                                                   torch.zeros(4)))],
+         differentiable=[checks.Differentiable("preds", missing="every prediction must learn")])
+    return toys
+
+
+def test_a_correct_loss_written_differently_passes(losses):
+    assert check_exercise("toy_loss", lambda p, t: torch.nn.functional.mse_loss(p, t)).status == "passed"
+    assert check_exercise("toy_pull", lambda p, t: torch.nn.functional.mse_loss(p, t.detach())).status == "passed"
+    assert check_exercise("toy_list_loss", lambda ps, t: torch.stack([((p - t) ** 2).mean() for p in ps]).sum()
+                          ).status == "passed"
+
+
+@pytest.mark.parametrize("cut", [
+    lambda p, t: ((p.detach() - t) ** 2).mean(),
+    lambda p, t: torch.tensor(((p - t) ** 2).mean().item()),
+    lambda p, t: torch.from_numpy((((p - t) ** 2).mean()).detach().numpy().copy()),
+], ids=["detach", "item", "numpy"])
+def test_a_loss_cut_from_the_graph_fails_with_the_right_value(losses, cut):
+    d = _failed("toy_loss", cut).diagnosis
+    assert d.startswith("no gradient reaches `p`: the loss is cut from the graph")  # in the learner's names
+    assert ".detach()" in d and "numpy" in d and "torch.no_grad()" in d
+
+
+def test_numpy_on_a_tensor_that_requires_grad_is_explained(losses):
+    d = _failed("toy_loss", lambda p, t: torch.tensor(np.mean((p.numpy() - t.numpy()) ** 2))).diagnosis
+    assert "raised RuntimeError" in d and "when its tensor inputs require grad" in d
+    assert "a numpy round trip cuts the loss from the graph" in d
+
+
+def test_a_zero_gradient_through_a_non_differentiable_path_fails(losses):
+    d = _failed("toy_loss", lambda p, t: ((p - t) ** 2).mean().detach() + 0 * p.sum()).diagnosis
+    assert d.startswith("no gradient reaches `p`: the loss is cut")
+
+
+def test_a_gradient_with_other_values_is_diagnosed(losses):
+    def half_the_gradient(pred, target):
+        loss = ((pred - target) ** 2).mean()
+        return loss.detach() + 0.5 * (loss - loss.detach())
+
+    d = _failed("toy_loss", half_the_gradient).diagnosis
+    assert d.startswith("the value is right, but its gradient with respect to `pred` is not: wrong scale")
+    assert "your gradient ≈ 0.5 ×" in d
+
+
+def test_a_gradient_stopped_at_some_values_is_located(losses):
+    def stops_below_zero(pred, target):  # the right value; no gradient where pred < 0
+        return ((torch.where(pred < 0, pred.detach(), pred) - target) ** 2).mean()
+
+    d = _failed("toy_loss", stops_below_zero).diagnosis
+    assert "your gradient is zero at 4 of 8 values where the reference's is not" in d
+
+
+def test_a_gradient_that_reaches_a_target_fails_in_the_learners_names(losses):
+    d = _failed("toy_pull", lambda x, y: ((x - y) ** 2).mean()).diagnosis
+    assert d == ("a gradient reaches `y`, which voclab's reference treats as a constant: "
+                 "the target is a constant: detach it")
+
+
+def test_a_gradient_missing_from_one_item_of_a_list_names_it(losses):
+    d = _failed("toy_list_loss", lambda ps, t: sum(((p.detach() if i == 1 else p) - t).pow(2).mean()
+                                                   for i, p in enumerate(ps))).diagnosis
+    assert d == "no gradient reaches `ps[1]`: every prediction must learn"
+
+
+def test_a_wrong_value_is_reported_before_the_gradient(losses):
+    d = _failed("toy_loss", lambda p, t: 2 * ((p.detach() - t) ** 2).mean()).diagnosis
+    assert d.startswith("values differ")
+
+
+def test_a_loss_of_zero_is_not_compared(losses):
+    losses(name="toy_zero_loss", reference=squared_error, reference_name="x.squared_error",
+           cases=lambda: [Case("equal inputs", (torch.ones(3), torch.ones(3)))], differentiable=["pred"])
+    assert check_exercise("toy_zero_loss", lambda p, t: ((p.detach() - t) ** 2).mean()).status == "passed"
+
+
+def test_differentiable_arguments_must_be_the_references():
+    with pytest.raises(ConfigError, match="no argument named 'y_hat'"):
+        Exercise(name="x", notebook="00", reference=squared_error, cases=list, differentiable=["y_hat"])
+
+
+# --------------------------------------------------------------------------------------
+# module exercises: load_weights_by_use and build_alike
+# --------------------------------------------------------------------------------------
+
+nn = torch.nn
+wn = torch.nn.utils.parametrizations.weight_norm
+
+
+class _Reference(nn.Module):
+    """conv → tanh, then two 1×1 convs that read the same tensor (an output and a skip)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = wn(nn.Conv1d(3, 4, 3, padding=1))
+        self.out = nn.Conv1d(4, 4, 1)
+        self.skip = nn.Conv1d(4, 4, 1)
+
+    def forward(self, x):
+        z = torch.tanh(self.conv(x))
+        return self.out(z) + x[:, :1], self.skip(z)
+
+
+class _Renamed(nn.Module):
+    """The same network: other names, created in another order, the skip used first, old weight norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.b = nn.Conv1d(4, 4, 1)
+        self.a = nn.Conv1d(4, 4, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.nn.utils.weight_norm is deprecated, still correct
+            self.first = torch.nn.utils.weight_norm(nn.Conv1d(3, 4, 3, padding=1))
+
+    def forward(self, x):
+        z = torch.tanh(self.first(x))
+        skip = self.b(z)
+        return self.a(z) + x[:, :1], skip
+
+
+def _equal_outputs(a, b, x):
+    with torch.no_grad():
+        return all(torch.allclose(u, v, atol=1e-6) for u, v in zip(a(x), b(x)))
+
+
+def test_load_weights_by_name_when_the_names_agree():
+    torch.manual_seed(0)
+    mine, reference, x = _Reference(), _Reference(), torch.randn(2, 3, 9)
+    assert checks.load_weights_by_use(mine, reference, x) == "names"
+    assert _equal_outputs(mine, reference, x)
+
+
+def test_load_weights_by_use_pairs_other_names_orders_and_weight_norm_apis():
+    torch.manual_seed(0)
+    mine, reference, x = _Renamed(), _Reference(), torch.randn(2, 3, 9)
+    before = {k: v.clone() for k, v in reference.state_dict().items()}
+    assert not _equal_outputs(mine, reference, x)
+    assert checks.load_weights_by_use(mine, reference, x) == "use"
+    assert _equal_outputs(mine, reference, x)  # the two 1×1 convs read one tensor: settled by the output
+    assert all(torch.equal(before[k], v) for k, v in reference.state_dict().items())
+
+
+def test_load_weights_by_use_copies_spectral_norms_vectors():
+    torch.manual_seed(0)
+    reference = nn.Sequential(torch.nn.utils.parametrizations.spectral_norm(nn.Conv1d(2, 3, 3)), nn.Tanh())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = nn.ModuleDict({"c": torch.nn.utils.spectral_norm(nn.Conv1d(2, 3, 3))})
+    mine.forward = lambda x: torch.tanh(mine["c"](x))
+    x = torch.randn(1, 2, 8)
+    before = {k: v.clone() for k, v in reference.state_dict().items()}
+    assert checks.load_weights_by_use(mine, reference, x) == "use"
+    assert all(torch.equal(before[k], v) for k, v in reference.state_dict().items())  # its u and v put back
+    torch.testing.assert_close(mine(x), reference(x))  # training mode: one power iteration each, from the same u
+
+
+def test_modules_that_cannot_be_paired_are_left_alone():
+    torch.manual_seed(0)
+    reference, x = _Reference(), torch.randn(2, 3, 9)
+    no_norm = nn.Conv1d(3, 4, 3, padding=1)
+    plain = _Reference()
+    plain.conv = no_norm  # a missing weight norm: other tensors
+    before = {k: v.clone() for k, v in plain.state_dict().items()}
+    assert checks.load_weights_by_use(plain, reference, x) is None
+    assert all(torch.equal(before[k], v) for k, v in plain.state_dict().items())
+
+    class Broken(_Renamed):
+        def forward(self, x):
+            self.first(x)
+            raise RuntimeError("shapes do not fit")
+
+    broken = Broken()
+    before = {k: v.clone() for k, v in broken.state_dict().items()}
+    assert checks.load_weights_by_use(broken, reference, x) is None  # its own forward will say why
+    assert all(torch.equal(before[k], v) for k, v in broken.state_dict().items())
+
+
+def test_build_alike_builds_both_from_one_random_state():
+    torch.manual_seed(3)
+    mine, reference = checks.build_alike(_Reference, _Reference)
+    assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), reference.state_dict().values()))

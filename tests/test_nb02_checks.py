@@ -2,7 +2,7 @@
 
 For every exercise: a stub that raises NotImplementedError is "not done" (and the
 reference is handed back), and a correct solution written differently from
-the reference passes too.
+the reference passes too, whatever the order in which it creates its layers.
 (That every reference passes and every listed mistake is recognised is tested for all
 notebooks at once in test_exercise_contracts.py.)
 """
@@ -148,3 +148,21 @@ def test_a_stack_built_from_causal_conv1d_passes():
             return x
 
     assert check_exercise("DilatedCausalStack", Stack).status == "passed"
+
+
+def test_a_stack_that_creates_its_convs_from_the_last_one_passes():
+    """Created last layer first, applied first layer first: voclab's weights load by name, whatever the order."""
+
+    class FromTheTop(nn.Module):
+        def __init__(self, channels, kernel_size, dilations):
+            super().__init__()
+            top_down = [nn.Conv1d(channels, channels, kernel_size, dilation=d) for d in reversed(dilations)]
+            self.convs = nn.ModuleList(reversed(top_down))
+
+        def forward(self, x):
+            for conv in self.convs:
+                x = torch.tanh(conv(F.pad(x, ((conv.kernel_size[0] - 1) * conv.dilation[0], 0))))
+            return x
+
+    result = check_exercise("DilatedCausalStack", FromTheTop)
+    assert result.status == "passed", result.message

@@ -2,8 +2,8 @@
 
 For every exercise: a stub that raises NotImplementedError is "not done" (and the
 reference is handed back), and a correct solution written differently from the reference
-passes too. Modules with other parameter names are refused with a message
-that names them, and a sampler that ignores its generator is caught.
+passes too, whatever the order in which it creates its layers. Modules with other parameter
+names are refused with a message that names them, and a sampler that ignores its generator is caught.
 (That every reference passes and every listed mistake is recognised is tested for all
 notebooks at once in test_exercise_contracts.py.)
 """
@@ -269,3 +269,17 @@ def test_a_correct_solution_written_differently_passes(name, solution):
 def test_an_encoder_that_returns_floats_is_told_to_cast():
     result = check_exercise("mu_law_encode", lambda x, mu=255: wavenet.mu_law_encode(x, mu) * 1.0)
     assert result.status == "failed" and "integers" in result.message
+
+
+def test_a_block_that_creates_the_skip_conv_first_passes():
+    """voclab's names in another order of creation: the weights load by name."""
+
+    class SkipFirst(_OtherBlock):
+        def __init__(self, residual, gate, skip, kernel_size, dilation, cin=0, gin=0):
+            super().__init__(residual, gate, skip, kernel_size, dilation, cin, gin)
+            del self.conv1x1_out, self.conv1x1_skip
+            self.conv1x1_skip = nn.Conv1d(gate // 2, skip, 1)
+            self.conv1x1_out = nn.Conv1d(gate // 2, residual, 1)
+
+    result = check_exercise("GatedResidualBlock", SkipFirst)
+    assert result.status == "passed", result.message

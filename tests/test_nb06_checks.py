@@ -3,7 +3,9 @@
 For every exercise: a stub that raises NotImplementedError is "not done" (and the
 reference is handed back), and a correct solution written differently from
 the reference passes too. The references the spec module builds itself are compared
-with the parts of voclab.models.melgan they stand for.
+with the parts of voclab.models.melgan they stand for. A residual block may create its layers
+in any order and add its paths either way; a loss with the right value fails when its gradient
+misses an input it must reach, or reaches the real features it must leave alone.
 (That every reference passes and every listed mistake is recognised is tested for all
 notebooks at once in test_exercise_contracts.py.)
 """
@@ -194,3 +196,86 @@ def test_a_loss_returned_as_a_float_is_refused():
 def test_a_module_exercise_that_returns_no_module_says_so():
     result = check_exercise("upsample_layer", lambda c, r: None)
     assert result.status == "failed" and "nn.Module" in result.message
+
+
+# --------------------------------------------------------------------------- the order of creation does not matter
+
+
+class _ShortcutFirst(nn.Module):
+    """The reference's names; the shortcut created first and the paths added the other way round."""
+
+    def __init__(self, channels, dilation):
+        super().__init__()
+        self.shortcut = weight_norm(nn.Conv1d(channels, channels, kernel_size=1))
+        self.block = nn.Sequential(
+            nn.LeakyReLU(0.2), nn.ReflectionPad1d(dilation),
+            weight_norm(nn.Conv1d(channels, channels, kernel_size=3, dilation=dilation)),
+            nn.LeakyReLU(0.2), weight_norm(nn.Conv1d(channels, channels, kernel_size=1)))
+
+    def forward(self, x):
+        return self.block(x) + self.shortcut(x)
+
+
+class _BlockPlusShortcut(nn.Module):
+    """Other names, the 1×1 shortcut created first and used last: block(x) + shortcut(x).
+
+    The two 1×1 convs have the same shape, and the order of use pairs this block's 1×1 conv with
+    the reference's shortcut (used first there): what each is fed tells them apart.
+    """
+
+    def __init__(self, channels, dilation):
+        super().__init__()
+        self.skip = weight_norm(nn.Conv1d(channels, channels, kernel_size=1))
+        self.pad = nn.ReflectionPad1d(dilation)
+        self.dilated = weight_norm(nn.Conv1d(channels, channels, kernel_size=3, dilation=dilation))
+        self.mix = weight_norm(nn.Conv1d(channels, channels, kernel_size=1))
+
+    def forward(self, x):
+        block = self.mix(F.leaky_relu(self.dilated(self.pad(F.leaky_relu(x, 0.2))), 0.2))
+        return block + self.skip(x)
+
+
+@pytest.mark.parametrize("block", [_ShortcutFirst, _BlockPlusShortcut], ids=["shortcut first", "other names"])
+def test_a_residual_block_written_block_plus_shortcut_passes(block):
+    result = check_exercise("ResidualBlock", block)
+    assert result.status == "passed", result.message
+
+
+# --------------------------------------------------------------------------- gradients of the losses
+
+
+def _failed_with(name, fn):
+    result = check_exercise(name, fn)
+    assert result.status == "failed", result.message
+    return result.diagnosis
+
+
+def test_a_hinge_loss_with_the_real_scores_detached_fails():
+    def detached_real(real_scores, fake_scores):
+        return _other_hinge_d([[m.detach() for m in scale] for scale in real_scores], fake_scores)
+
+    d = _failed_with("hinge_discriminator_loss", detached_real)
+    assert d.startswith("no gradient reaches `real_scores`: the value is right, but the discriminator would learn "
+                        "from the fake scores only")
+
+
+def test_feature_matching_without_detaching_the_real_features_fails():
+    def not_detached(real_features, fake_features, n_layers_D=4):
+        weight = 4 / (n_layers_D + 1) / len(real_features)
+        return sum(weight * F.l1_loss(f, r) for real, fake in zip(real_features, fake_features)
+                   for r, f in zip(real[:-1], fake[:-1]))
+
+    d = _failed_with("feature_matching_loss", not_detached)
+    assert d.startswith("a gradient reaches `real_features`, which voclab's reference treats as a constant: "
+                        "the real features are targets: detach them")
+
+
+def test_feature_matching_with_the_fake_features_detached_fails():
+    d = _failed_with("feature_matching_loss",
+                     lambda real, fake, n_layers_D=4: _other_fm(fake, real, n_layers_D))  # detaches the fakes
+    assert d.startswith("no gradient reaches `fake`: feature matching trains the generator through the fake features")
+
+
+def test_a_generator_loss_cut_from_the_graph_fails():
+    d = _failed_with("hinge_generator_loss", lambda fake_scores: _other_hinge_g(fake_scores).detach())
+    assert d.startswith("no gradient reaches `fake_scores`: the loss is cut from the graph")

@@ -4,7 +4,8 @@ For every exercise: a stub that raises NotImplementedError is "not done" (and th
 reference is handed back), and a correct solution written differently from
 the reference passes too. The references the spec module writes itself are compared with
 the parts of voclab.models.hifigan they stand for, and the receptive fields the notebook
-measures are pinned.
+measures are pinned. A block is judged with voclab's weights whatever the order in which it
+creates its convs, and a loss with the right value fails when no gradient reaches its inputs.
 (That every reference passes and every listed mistake is recognised is tested for all
 notebooks at once in test_exercise_contracts.py.)
 """
@@ -251,3 +252,94 @@ def test_a_correct_solution_written_differently_passes(name, solution):
 def test_a_loss_returned_as_a_float_is_refused():
     result = check_exercise("lsgan_generator_loss", lambda fake: float(_other_lsgan_g(fake)))
     assert result.status == "failed" and "torch tensor" in result.message
+
+
+# --------------------------------------------------------------------------- the order of creation does not matter
+
+
+def _wn_conv(channels, kernel_size, dilation):
+    return torch.nn.utils.parametrizations.weight_norm(
+        nn.Conv1d(channels, channels, kernel_size, dilation=dilation, padding=(kernel_size - 1) * dilation // 2))
+
+
+class _PairByPair(nn.Module):
+    """The reference's names, but the convs created pair by pair in one loop."""
+
+    def __init__(self, channels, kernel_size, dilations, slope=0.1):
+        super().__init__()
+        self.convs1, self.convs2, self.slope = nn.ModuleList(), nn.ModuleList(), slope
+        for d in dilations:
+            self.convs1.append(_wn_conv(channels, kernel_size, d))
+            self.convs2.append(_wn_conv(channels, kernel_size, 1))
+
+    def forward(self, x):
+        for c1, c2 in zip(self.convs1, self.convs2):
+            x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, self.slope)), self.slope))
+        return x
+
+
+class _Units(nn.Module):
+    """Other names, the same architecture: one ModuleDict per unit, created pair by pair."""
+
+    def __init__(self, channels, kernel_size, dilations):
+        super().__init__()
+        self.units = nn.ModuleList(
+            nn.ModuleDict({"dilated": _wn_conv(channels, kernel_size, d), "plain": _wn_conv(channels, kernel_size, 1)})
+            for d in dilations)
+
+    def forward(self, x):
+        for unit in self.units:
+            x = x + unit["plain"](F.leaky_relu(unit["dilated"](F.leaky_relu(x, 0.1)), 0.1))
+        return x
+
+
+@pytest.mark.parametrize("block", [_PairByPair, _Units], ids=["pair by pair", "other names"])
+def test_a_resblock1_created_in_another_order_passes(block):
+    result = check_exercise("ResBlock1", block)
+    assert result.status == "passed", result.message
+
+
+def test_a_mistake_is_recognised_whatever_the_order_of_creation():
+    """Judged with voclab's weights, a block created pair by pair with MelGAN's slope is told so."""
+    result = check_exercise("ResBlock1", lambda c, k, d: _PairByPair(c, k, d, slope=0.2))
+    assert result.status == "failed" and "LeakyReLU slope 0.2 is MelGAN's" in result.message
+
+
+# --------------------------------------------------------------------------- gradients of the losses
+
+
+def _failed_with(name, fn):
+    result = check_exercise(name, fn)
+    assert result.status == "failed", result.message
+    return result.diagnosis
+
+
+def test_a_mel_loss_on_a_detached_y_hat_fails_with_the_gradient_diagnosis():
+    d = _failed_with("mel_l1_loss", lambda y, y_hat, mel_cfg: nb07._mel_l1_loss(y, y_hat.detach(), mel_cfg))
+    assert d.startswith("no gradient reaches `y_hat`: the loss is cut from the graph")
+
+
+def test_a_mel_loss_through_numpy_fails():
+    def numpy_round_trip(y, y_hat, mel_cfg):
+        mels = [mel_spectrogram(v.squeeze(1).detach().cpu().numpy(), mel_cfg) for v in (y_hat, y)]
+        return F.l1_loss(*map(torch.from_numpy, mels))
+
+    assert _failed_with("mel_l1_loss", numpy_round_trip).startswith("no gradient reaches `y_hat`: the loss is cut")
+
+    def numpy_without_detach(y, y_hat, mel_cfg):
+        mels = [mel_spectrogram(v.squeeze(1).numpy(), mel_cfg) for v in (y_hat, y)]
+        return F.l1_loss(*map(torch.from_numpy, mels))
+
+    assert "a numpy round trip cuts the loss from the graph" in _failed_with("mel_l1_loss", numpy_without_detach)
+
+
+def test_a_discriminator_loss_with_the_real_scores_detached_fails():
+    d = _failed_with("lsgan_discriminator_loss",
+                     lambda real, fake: _other_lsgan_d([r.detach() for r in real], fake))
+    assert d.startswith("no gradient reaches `real`: the value is right, but the discriminators would learn "
+                        "from the fake scores only")
+
+
+def test_a_generator_loss_returned_through_item_fails():
+    d = _failed_with("lsgan_generator_loss", lambda fake_scores: torch.tensor(_other_lsgan_g(fake_scores).item()))
+    assert d.startswith("no gradient reaches `fake_scores`: the loss is cut from the graph")

@@ -23,6 +23,19 @@ about normalisation when the factor is a size of the input), a one-sample shift,
 changed in place, a known mistake listed by the exercise, or else the largest error and
 where it is.
 
+Two kinds of exercise need more than equal values:
+
+* a **loss** must also pass its gradient on: an exercise names its differentiable arguments
+  (:class:`Differentiable`), and once the values agree the check backpropagates the
+  learner's loss and the reference's and compares the gradients that reach each of them --
+  a ``.detach()`` or a numpy round trip gives the right number and a loss that trains
+  nothing, and the check says so;
+* a **module** (a class the learner writes) is built next to voclab's
+  (:func:`build_alike`) and given voclab's weights before it runs
+  (:func:`load_weights_by_use`): by name when the names agree, else layer by layer in the
+  order the two ``forward`` methods use them -- so neither the order in which the learner
+  creates the layers nor their names matter, only what the module computes.
+
 Each exercise is an :class:`Exercise` registered with :func:`register`. The specification
 modules ``voclab/checks/nbNN.py`` (one per notebook, see :data:`SPEC_MODULES`) register
 theirs when imported; :func:`check` imports them on first need.
@@ -37,10 +50,12 @@ import copy
 import difflib
 import importlib
 import inspect
+import itertools
 import linecache
 import math
 import random
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +68,7 @@ from ..errors import ConfigError
 __all__ = [
     "Case",
     "Compare",
+    "Differentiable",
     "Exercise",
     "Result",
     "ReferenceFunction",
@@ -63,6 +79,8 @@ __all__ = [
     "check_exercise",
     "check",
     "diagnose",
+    "build_alike",
+    "load_weights_by_use",
 ]
 
 #: Modules that define and register the exercises of each notebook, imported lazily.
@@ -128,6 +146,42 @@ class Compare:
     strict_dtype: bool = False
 
 
+@dataclass(frozen=True)
+class Differentiable:
+    """An argument of a loss exercise whose gradient is checked, and what to say when it is wrong.
+
+    For each input whose values pass, :func:`check_exercise` turns every floating-point
+    tensor of this argument (in nested lists, tuples and dicts too) into a leaf that
+    requires grad, calls the learner's function and the reference, backpropagates both
+    outputs and compares the gradients: the learner's must reach the argument where the
+    reference's does, must not reach it where the reference's does not (a target the
+    reference detaches), and must be close to the reference's.
+
+    Parameters
+    ----------
+    argument : str
+        The name of the reference's parameter, e.g. ``"y_hat"``.
+    missing : str
+        Said after "no gradient reaches `argument`: " when the reference's gradient reaches
+        the argument and the learner's does not -- what training then loses, e.g. "the
+        discriminator would learn from the fakes only". By default: the loss is cut from
+        the graph (a ``.detach()``, ``.item()``, numpy or ``torch.no_grad()``).
+    unexpected : str
+        Said when the learner's gradient reaches the argument and the reference's does
+        not, e.g. "the real features are targets: detach them". By default: it is a
+        constant here, detach it.
+
+    Notes
+    -----
+    Loss exercises of notebooks 06 and 07 (and later ones) use it. A plain string in
+    :attr:`Exercise.differentiable` stands for ``Differentiable(string)``.
+    """
+
+    argument: str
+    missing: str = ""
+    unexpected: str = ""
+
+
 @dataclass
 class Exercise:
     """The specification of one exercise: what to compare, on which inputs, with which hint.
@@ -164,8 +218,13 @@ class Exercise:
         ``None`` leaves them alone.
     run : callable or None
         ``run(fn, *args, **kwargs) -> output``: how a case calls the function. The default
-        is ``fn(*args, **kwargs)``. Use it for exercises that are classes (build the module,
-        load fixed weights, return its forward output) or that need a wrapper.
+        is ``fn(*args, **kwargs)``. Use it for exercises that are classes (build the module
+        with :func:`build_alike`, give it voclab's weights with :func:`load_weights_by_use`,
+        return its forward output) or that need a wrapper.
+    differentiable : sequence of str or Differentiable
+        The arguments of a loss through which gradients are checked (see
+        :class:`Differentiable`), by the reference's parameter names, e.g.
+        ``("real_scores", "fake_scores")``. Empty: values only.
     """
 
     name: str
@@ -178,6 +237,7 @@ class Exercise:
     mistakes: Sequence[tuple[Callable, str]] = ()
     seed: int | None = 0
     run: Callable | None = None
+    differentiable: Sequence[str | Differentiable] = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -195,6 +255,18 @@ class Exercise:
                 raise ConfigError(
                     f"Exercise {self.name!r}: each mistake is a (wrong_callable, message) pair."
                 )
+        self.differentiable = tuple(d if isinstance(d, Differentiable) else Differentiable(d)
+                                    for d in self.differentiable)
+        if self.differentiable:
+            try:
+                parameters = inspect.signature(self.reference).parameters
+            except (TypeError, ValueError):
+                raise ConfigError(f"Exercise {self.name!r}: differentiable arguments need a reference "
+                                  "whose signature can be read.") from None
+            unknown = [d.argument for d in self.differentiable if d.argument not in parameters]
+            if unknown:
+                raise ConfigError(f"Exercise {self.name!r}: the reference has no argument named "
+                                  f"{', '.join(map(repr, unknown))} (differentiable).")
         if not self.reference_name:
             ref = self.reference
             self.reference_name = f"{getattr(ref, '__module__', 'voclab')}.{getattr(ref, '__qualname__', self.name)}"
@@ -739,15 +811,152 @@ def _seeded(seed: int | None):
             torch.random.set_rng_state(torch_state)
 
 
+def _invoke(exercise: Exercise, fn: Callable, args: tuple, kwargs: dict):
+    with _seeded(exercise.seed):
+        if exercise.run is not None:
+            return exercise.run(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+
 def _call(exercise: Exercise, fn: Callable, case: Case):
     """Call ``fn`` on deep copies of the case's arguments; return (output, args, kwargs) used."""
     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(dict(case.kwargs))
-    with _seeded(exercise.seed):
-        if exercise.run is not None:
-            out = exercise.run(fn, *args, **kwargs)
-        else:
-            out = fn(*args, **kwargs)
-    return out, args, kwargs
+    return _invoke(exercise, fn, args, kwargs), args, kwargs
+
+
+# ======================================================================================
+# gradients of loss exercises
+# ======================================================================================
+
+_CUT = ("the loss is cut from the graph — a `.detach()`, `.item()`, a numpy round trip or `torch.no_grad()`; "
+        "compute it with torch operations on the tensors you were given")
+_CONSTANT = "it is a constant target here: detach it (`.detach()`), so the loss does not train what produced it"
+
+
+def _as_leaves(value, path: str, leaves: list):
+    """``value`` with each floating-point tensor in it (nested lists, tuples, dicts) replaced by
+    a fresh leaf that requires grad; ``(path, leaf)`` pairs are appended to ``leaves``."""
+    if _is_tensor(value) and value.is_floating_point():
+        leaf = value.detach().clone().requires_grad_(True)
+        leaves.append((path, leaf))
+        return leaf
+    if isinstance(value, (list, tuple)):
+        items = [_as_leaves(item, f"{path}[{i}]", leaves) for i, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, Mapping):
+        return {key: _as_leaves(item, f"{path}[{key!r}]", leaves) for key, item in value.items()}
+    return value
+
+
+def _gradients(exercise: Exercise, fn: Callable, case: Case):
+    """Backpropagate ``fn``'s output with the differentiable arguments made leaves that require grad.
+
+    Returns ``{argument: [(path, grad or None), ...]}``, or None when the output does not
+    require grad at all (nothing to backpropagate: the graph is cut). Outputs that are not
+    scalars are summed first.
+    """
+    args, kwargs = list(copy.deepcopy(case.args)), copy.deepcopy(dict(case.kwargs))
+    names = list(inspect.signature(exercise.reference).parameters)
+    leaves: dict[str, list] = {}
+    for item in exercise.differentiable:
+        found: list = []
+        index = names.index(item.argument)
+        if item.argument in kwargs:
+            kwargs[item.argument] = _as_leaves(kwargs[item.argument], item.argument, found)
+        elif index < len(args):
+            args[index] = _as_leaves(args[index], item.argument, found)
+        leaves[item.argument] = found  # an argument left at its default has no leaves
+    out = _invoke(exercise, fn, tuple(args), kwargs)
+    if not (_is_tensor(out) and out.requires_grad):
+        return None
+    out.sum().backward()
+    return {name: [(path, leaf.grad) for path, leaf in found] for name, found in leaves.items()}
+
+
+def _flows(grad) -> bool:
+    return grad is not None and bool((grad != 0).any())
+
+
+def _gradient_difference(grad, expected, compare: Compare) -> str | None:
+    """Say how a gradient differs from the reference's (with :func:`diagnose`), or None."""
+    o, r = _to_numpy(grad), _to_numpy(expected)
+    if _close(o, r, compare):
+        return None
+    stopped = (o == 0) & (r != 0)
+    if stopped.any() and _close(o[~stopped], r[~stopped], compare):
+        return (f"your gradient is zero at {int(stopped.sum())} of {o.size} values where the reference's is not "
+                "— a clamp, a mask, a comparison or a rounding stops it there")
+    return diagnose(o, r, compare=compare).replace("the output", "your gradient")
+
+
+def _labels(exercise: Exercise, fn: Callable) -> dict[str, str]:
+    """How the learner calls each differentiable argument: the name at the same position in
+    their own signature (the reference's name when that cannot be read)."""
+    names = list(inspect.signature(exercise.reference).parameters)
+    try:
+        mine = [p.name for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        mine = []
+    labels = {}
+    for item in exercise.differentiable:
+        index = names.index(item.argument)
+        labels[item.argument] = mine[index] if index < len(mine) else item.argument
+    return labels
+
+
+def _gradient_message(exercise: Exercise, fn: Callable, grads, expected: dict) -> str | None:
+    """Compare the learner's gradients (None: the output does not require grad) with the reference's.
+
+    A gradient missing where the reference's flows is reported first, then one flowing
+    where the reference's does not, then gradients with other values; arguments are named
+    as in the learner's signature.
+    """
+    labels = _labels(exercise, fn)
+    reached = [item.argument for item in exercise.differentiable
+               if any(_flows(g) for _, g in expected[item.argument])]
+    if grads is None:
+        if not reached:
+            return None
+        return f"no gradient reaches {' or '.join(f'`{labels[name]}`' for name in reached)}: {_CUT}"
+
+    def triples(item):  # (where, learner's gradient, reference's gradient) per leaf
+        return [(labels[item.argument] + path[len(item.argument):], g, r)
+                for (path, g), (_, r) in zip(grads[item.argument], expected[item.argument])]
+
+    def where(item, wrong, of):  # the whole argument, one item of it, or the first of several
+        if len(wrong) == len(of) and len(of) > 1:
+            return f"`{labels[item.argument]}`"
+        return f"`{wrong[0][0]}`" + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else "")
+
+    for item in exercise.differentiable:
+        should = [t for t in triples(item) if _flows(t[2])]
+        missing = [t for t in should if not _flows(t[1])]
+        if missing:
+            return f"no gradient reaches {where(item, missing, should)}: {item.missing or _CUT}"
+    for item in exercise.differentiable:
+        flowing = [t for t in triples(item) if _flows(t[1])]
+        extra = [t for t in flowing if t[2] is None]
+        if extra:
+            return (f"a gradient reaches {where(item, extra, flowing)}, which voclab's reference treats as a "
+                    f"constant: {item.unexpected or _CONSTANT}")
+    for item in exercise.differentiable:
+        for where, g, r in triples(item):
+            found = None if g is None or r is None else _gradient_difference(g, r, exercise.compare)
+            if found:
+                return f"the value is right, but its gradient with respect to `{where}` is not: {found}"
+    return None
+
+
+def _gradient_exception(exc: BaseException, fn: Callable) -> str:
+    what = _exception_summary(exc, fn) + " when its tensor inputs require grad, as in training"
+    if "numpy" in str(exc):
+        what += " — a numpy round trip cuts the loss from the graph: compute it with torch operations"
+    return what
+
+
+def _is_zero(value) -> bool:
+    return _kind(value) in _NUMERIC and not np.any(_to_numpy(value))
 
 
 def _same_value(a, b) -> bool:
@@ -807,6 +1016,307 @@ def _exception_summary(exc: BaseException, fn: Callable) -> str:
 
 
 # ======================================================================================
+# module exercises: the learner's module with voclab's weights
+# ======================================================================================
+
+#: At most this many pairings of equal layers on parallel branches are tried (see load_weights_by_use).
+PERMUTATION_LIMIT = 24
+
+
+def build_alike(build: Callable, reference: Callable, *args, **kwargs):
+    """Build the learner's module and voclab's from the same random state.
+
+    voclab's is built first, inside :func:`torch.random.fork_rng`, so the learner's is
+    then built from the very state voclab's saw: where :func:`load_weights_by_use` cannot
+    pair the two, they still have today's seeded weights, which agree when the layers are
+    created in the same order.
+
+    Parameters
+    ----------
+    build : callable
+        The learner's class (or function returning a module).
+    reference : callable
+        voclab's class (or function) with the same signature.
+    *args, **kwargs
+        The constructor's arguments.
+
+    Returns
+    -------
+    module, expected : torch.nn.Module
+        The learner's module and voclab's.
+
+    Notes
+    -----
+    The ``run`` of every module exercise (notebooks 02, 03, 06, 07) starts with it.
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        expected = reference(*args, **kwargs)
+    return build(*args, **kwargs), expected
+
+
+def _tensors_by_role(module) -> dict[tuple[str, str], Any]:
+    """The parameters and persistent buffers ``module`` owns directly, keyed ``(kind, role)``.
+
+    Parametrized tensors are keyed as the old-style hooks name them, so that either API
+    pairs with the other: weight norm's ``parametrizations.weight.original0/original1`` are
+    ``weight_g``/``weight_v``, spectral norm's ``original`` is ``weight_orig`` and its
+    power-iteration vectors ``_u``/``_v`` are the buffers ``weight_u``/``weight_v``.
+    """
+    from torch.nn.utils import parametrize
+
+    transient = getattr(module, "_non_persistent_buffers_set", set())
+    found = {("parameter", n): t for n, t in module.named_parameters(recurse=False)}
+    found.update({("buffer", n): t for n, t in module.named_buffers(recurse=False) if n not in transient})
+    if parametrize.is_parametrized(module):
+        for name, chain in module.parametrizations.items():
+            norm = type(chain[0]).__name__ == "_WeightNorm"
+            for kind, items in (("parameter", chain.named_parameters(recurse=False)),
+                                ("buffer", chain.named_buffers(recurse=False))):
+                for n, t in items:
+                    if norm:
+                        role = {"original0": f"{name}_g", "original1": f"{name}_v"}[n]
+                    else:
+                        role = n.replace("original", f"{name}_orig")
+                    found[(kind, role)] = t
+            for i, step in enumerate(chain):
+                for n, t in step.named_buffers():
+                    found[("buffer", f"{name}_{i if i else ''}{n.lstrip('_')}")] = t
+    return found
+
+
+def _owners(module) -> list:
+    """``(module, tensors by role)`` for every sub-module that owns tensors directly, in
+    registration order; a parametrization's own modules belong to the module they parametrize."""
+    from torch.nn.utils import parametrize
+
+    inside = {id(m) for top in module.modules() if parametrize.is_parametrized(top)
+              for m in top.parametrizations.modules()}
+    owners = []
+    for m in module.modules():
+        tensors = {} if id(m) in inside else _tensors_by_role(m)
+        if tensors:
+            owners.append((m, tensors))
+    return owners
+
+
+def _signature(tensors: dict) -> tuple:
+    return tuple(sorted((kind, role, tuple(t.shape)) for (kind, role), t in tensors.items()))
+
+
+def _flat_tensors(value) -> list:
+    if _is_tensor(value):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _flat_tensors(item)]
+    if isinstance(value, Mapping):
+        return [t for item in value.values() for t in _flat_tensors(item)]
+    return []
+
+
+def _fingerprint(args) -> tuple:
+    """What a layer was fed, small enough to keep for every layer of a generator: per tensor
+    its shape, its norm and at most 64 values spread over it."""
+    prints = []
+    for t in _flat_tensors(args):
+        flat = t.detach().flatten().double()
+        prints.append((tuple(t.shape), float(flat.norm()), flat[:: max(1, flat.numel() // 64)][:64].clone()))
+    return tuple(prints)
+
+
+def _same_input(a, b) -> bool:
+    """Whether two fingerprints show the same input, up to float32 rounding (unused layers: never)."""
+    if a is None or b is None or len(a) != len(b):
+        return False
+    return all(sa == sb and math.isclose(na, nb, rel_tol=1e-3, abs_tol=1e-5)
+               and bool(np.allclose(va.numpy(), vb.numpy(), rtol=1e-3, atol=1e-5))
+               for (sa, na, va), (sb, nb, vb) in zip(a, b))
+
+
+def _run_recording(module, owners: list, inputs: tuple, on_first_use=None):
+    """Run ``module(*inputs)`` without gradients, with a forward pre-hook on every owner.
+
+    Returns the output and ``{id(owner): fingerprint of its first input}`` in order of
+    first use. ``on_first_use(owner, fingerprint)`` runs before the owner's first forward
+    (before weight norm's own hook, so that weights it sets are the ones used).
+    """
+    import torch
+
+    seen: dict[int, tuple] = {}
+
+    def hook(m, args):
+        if id(m) not in seen:
+            seen[id(m)] = _fingerprint(args)
+            if on_first_use is not None:
+                on_first_use(m, seen[id(m)])
+
+    handles = [m.register_forward_pre_hook(hook, prepend=True) for m, _ in owners]
+    try:
+        with torch.no_grad():
+            out = module(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return out, seen
+
+
+def _copy(pairs, values: dict) -> None:
+    """For each ``(tensors by role, source)`` pair, copy ``values[id(source)]`` into the tensors, role by role."""
+    import torch
+
+    with torch.no_grad():
+        for mine, theirs in pairs:
+            for role, t in mine.items():
+                t.copy_(values[id(theirs)][role])
+
+
+def _output_error(out, expected) -> float:
+    """The largest relative (norm) error between the tensors of two outputs (inf if they do not fit)."""
+    a, b = _flat_tensors(out), _flat_tensors(expected)
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        return math.inf
+    return max((_rel_err(_to_numpy(x), _to_numpy(y)) for x, y in zip(a, b)), default=0.0)
+
+
+def load_weights_by_use(module, reference, *inputs) -> str | None:
+    """Give ``module`` the weights of ``reference``, matching layers by name or else by use.
+
+    A learner's module computes the right thing when, with the reference's weights, it
+    gives the reference's output -- whatever the order in which it created its layers and
+    whatever it named them. This finds which layer of ``module`` plays the part of which
+    layer of ``reference`` and copies the weights (parameters and buffers):
+
+    1. if the state-dict keys and shapes are the reference's, by name (``load_state_dict``);
+    2. otherwise by use: both run on ``inputs`` with a forward pre-hook on every sub-module
+       that owns tensors directly (a weight-normed or spectral-normed conv counts as one,
+       whichever API made it). voclab's layers are listed in the order of their first use;
+       when a layer of ``module`` is first used, it is paired with the first unpaired layer
+       of the reference with the same tensors (roles and shapes) -- preferring one that was
+       fed the same input -- and given its weights before it runs. So the layers before it
+       already compute the reference's values, and a layer on a parallel branch
+       (``block(x) + shortcut(x)`` against ``shortcut(x) + block(x)``) finds its partner by
+       what it is fed. Layers of the reference with the same tensors that are fed the same
+       input (two 1×1 convs reading one tensor) cannot be told apart that way: their
+       pairings are permuted (at most :data:`PERMUTATION_LIMIT` tries) and the one whose
+       output is closest to the reference's is kept;
+    3. if the two cannot be paired (another number of layers, other shapes, a weight norm
+       missing on one side) or ``module`` fails on ``inputs``, it is left as it was.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The learner's module; its tensors are overwritten in place.
+    reference : torch.nn.Module
+        voclab's module, built with the same arguments. It is run but left as it was:
+        buffers its forward updates (spectral norm's power iteration, batch statistics)
+        are put back, and the tensors copied are the ones it had before.
+    *inputs
+        The arguments of ``forward`` (tensors, or None where the forward accepts it).
+
+    Returns
+    -------
+    how : str or None
+        ``"names"``, ``"use"``, or None when ``module`` was left as it was.
+
+    Notes
+    -----
+    Every module exercise (notebooks 02, 03, 06, 07) runs the learner's module after this,
+    so a listed mistake that keeps the layers (a wrong slope, padding or dilation) is
+    judged with the reference's weights, and one that changes them (a missing weight norm
+    or layer) with the seeded weights of :func:`build_alike`, where the parameter count
+    shows it. Notebook 07 also uses it to give the learner's HiFi-GAN generator V1's weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> class Mine(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.second, self.first = nn.Linear(3, 3), nn.Linear(2, 3)
+    ...     def forward(self, x):
+    ...         return self.second(torch.tanh(self.first(x)))
+    >>> reference = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 3))
+    >>> mine, x = Mine(), torch.randn(4, 2)
+    >>> load_weights_by_use(mine, reference, x)
+    'use'
+    >>> torch.equal(mine(x), reference(x))
+    True
+    """
+    theirs, mine = reference.state_dict(), module.state_dict()
+    if theirs.keys() == mine.keys() and all(theirs[k].shape == mine[k].shape for k in theirs):
+        module.load_state_dict(theirs)
+        return "names"
+    my_owners, their_owners = _owners(module), _owners(reference)
+    signature = {id(m): _signature(t) for m, t in my_owners + their_owners}
+    if Counter(signature[id(m)] for m, _ in my_owners) != Counter(signature[id(m)] for m, _ in their_owners):
+        return None
+    values = {id(m): {role: t.detach().clone() for role, t in tensors.items()} for m, tensors in their_owners}
+    before = {id(m): {role: t.detach().clone() for role, t in tensors.items()} for m, tensors in my_owners}
+    expected, fed = _run_recording(reference, their_owners, inputs)
+    _copy([(tensors, m) for m, tensors in their_owners], values)  # buffers its forward updated
+    order = list(fed)
+    ranked = sorted(their_owners, key=lambda o: order.index(id(o[0])) if id(o[0]) in fed else len(order))
+    free = [m for m, _ in ranked]
+    tensors_of = {id(m): t for m, t in my_owners + their_owners}
+    partner: dict[int, Any] = {}
+
+    def pair(m, fingerprint):
+        candidates = [r for r in free if signature[id(r)] == signature[id(m)]]
+        same = [r for r in candidates if _same_input(fingerprint, fed.get(id(r)))]
+        partner[id(m)] = (same or candidates)[0]
+        free.remove(partner[id(m)])
+        _copy([(tensors_of[id(m)], partner[id(m)])], values)
+
+    try:
+        _run_recording(module, my_owners, inputs, on_first_use=pair)
+    except Exception:  # the learner's forward fails: its own run will say why
+        _copy([(tensors, m) for m, tensors in my_owners], before)
+        return None
+    for m, _ in my_owners:
+        if id(m) not in partner:  # never called (its tensors used directly, or not at all)
+            pair(m, None)
+
+    def load(assignment):  # again after the run: a forward may have changed buffers
+        _copy([(tensors_of[id(m)], assignment[id(m)]) for m, _ in my_owners], values)
+
+    load(partner)
+    groups = _fed_alike(ranked, fed, signature)
+    if groups:  # layers the inputs cannot tell apart: keep the pairing closest to the reference's output
+        mine_of = {id(partner[id(m)]): m for m, _ in my_owners}
+        best, best_error = partner, math.inf
+        for choice in itertools.islice(itertools.product(*map(itertools.permutations, groups)), PERMUTATION_LIMIT):
+            assignment = dict(partner)
+            for group, permuted in zip(groups, choice):
+                for r, new in zip(group, permuted):
+                    assignment[id(mine_of[id(r)])] = new
+            load(assignment)
+            error = _output_error(_run_recording(module, [], inputs)[0], expected)
+            if error < best_error:
+                best, best_error = assignment, error
+            if error <= 1e-5:
+                break
+        load(best)
+    return "use"
+
+
+def _fed_alike(ranked: list, fed: dict, signature: dict) -> list[list]:
+    """Groups (of two or more) of reference layers with the same tensors that were fed the same
+    input, or were both never called: a pairing by use cannot tell them apart."""
+    groups: list[list] = []
+    for r, _ in ranked:
+        for group in groups:
+            a, b = fed.get(id(group[0])), fed.get(id(r))
+            if signature[id(group[0])] == signature[id(r)] and ((a is None and b is None) or _same_input(a, b)):
+                group.append(r)
+                break
+        else:
+            groups.append([r])
+    return [group for group in groups if len(group) > 1]
+
+
+# ======================================================================================
 # the public entry points
 # ======================================================================================
 
@@ -839,7 +1349,10 @@ def check_exercise(name: str, fn: Callable) -> Result:
     seeded alike (see :class:`Exercise`). The first case whose output differs stops the
     check with a diagnosis (see :func:`diagnose`); a known mistake of the exercise, when
     it matches, replaces the generic diagnosis. A function that returns the right values
-    but changes an array argument in place (when the reference does not) fails too.
+    but changes an array argument in place (when the reference does not) fails too, and
+    so does a loss with the right values whose gradients do not match the reference's
+    (see :class:`Differentiable`; cases where the reference's loss is exactly 0 are not
+    compared, since at a minimum the gradient is zero or, at a kink, only a subgradient).
 
     Parameters
     ----------
@@ -917,6 +1430,24 @@ def check_exercise(name: str, fn: Callable) -> Result:
                                 f"{_argument_names(exercise, case, changed)} in place — work on a copy")
         except Exception as exc:
             return internal(f"comparing the outputs of input {k} failed", exc)
+        if what is None and exercise.differentiable and not _is_zero(expected):
+            # a loss of exactly 0 sits at its minimum: a zero gradient, or a subgradient only
+            # where the loss has a kink (L1 of equal inputs) -- nothing to compare there
+            try:
+                expected_grads = _gradients(exercise, exercise.reference, case)
+                if expected_grads is None:
+                    raise ConfigError("the reference's output does not require grad")
+            except Exception as exc:
+                return internal(f"the reference's gradients on input {k} failed", exc)
+            try:
+                grads = _gradients(exercise, fn, case)
+            except Exception as exc:
+                what = _gradient_exception(exc, fn)
+            else:
+                try:
+                    what = _gradient_message(exercise, fn, grads, expected_grads)
+                except Exception as exc:
+                    return internal(f"comparing the gradients of input {k} failed", exc)
         if what is not None:
             return _failed(exercise, k, case, what, reference, len(cases))
     plural = "input" if len(cases) == 1 else "inputs"

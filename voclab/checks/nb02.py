@@ -5,11 +5,12 @@ convolutions (``DilatedCausalStack``), the receptive-field formula
 (``receptive_field``) and a receptive field measured with gradients
 (``empirical_receptive_field``), which must agree with the formula.
 
-The stack is checked as the modules of notebooks 06 and 07: the engine seeds the random
-generators before every call, the ``run`` function builds the learner's module and
-voclab's, feeds both the same input and compares the outputs and the number of trainable
-numbers. Seeded weights agree when the convolutions are created in the order of the
-dilations, with ``nn.Conv1d``'s own initialisation (``CausalConv1d`` is an ``nn.Conv1d``).
+The stack is checked as the modules of notebooks 03, 06 and 07: the ``run`` function builds
+the learner's module and voclab's (:func:`~voclab.checks.build_alike`), gives the learner's
+voclab's weights (:func:`~voclab.checks.load_weights_by_use`: by name, or else by the order
+in which the two ``forward`` methods use the convolutions), feeds both the same input and
+compares the outputs and the number of trainable numbers. So the convolutions may be
+created in any order and named in any way.
 
 The references are :mod:`voclab.receptive_field`'s own functions.
 
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import receptive_field as rf
-from . import Case, Exercise, register
+from . import Case, Exercise, build_alike, load_weights_by_use, register
 
 NOTEBOOK = "02_dilated_convolutions"
 
@@ -94,17 +95,18 @@ register(Exercise(
 
 
 def _run_stack(build, channels, kernel_size, dilations, *, x):
-    """Build ``build(channels, kernel_size, dilations)`` (seeded by the engine), run it on ``x``."""
-    module = build(channels, kernel_size, dilations)
+    """Build ``build(channels, kernel_size, dilations)``, give it voclab's weights, run it on ``x``."""
+    module, reference = build_alike(build, rf.DilatedCausalStack, channels, kernel_size, dilations)
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(module).__name__} — a class whose instances are modules")
+    load_weights_by_use(module, reference, x)
     with torch.no_grad():
         y = module(x)
     return {"output": y, "parameters": sum(p.numel() for p in module.parameters() if p.requires_grad)}
 
 
 class _StackVariant(nn.Module):
-    """A wrong stack: the reference with one ingredient changed (same weights, same order)."""
+    """A wrong stack: the reference with one ingredient changed."""
 
     def __init__(self, channels, kernel_size, dilations, *, padding="causal", dilate=True,
                  activation=torch.tanh, where="after"):

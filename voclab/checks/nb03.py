@@ -7,13 +7,15 @@ drawing a class with a temperature (``sample_categorical``) and the cached ("fas
 generation of Paine et al. 2016 (``generate_cached``), which must give exactly the samples
 of the naive algorithm.
 
-Modules are checked as in notebooks 06 and 07: the engine seeds the random generators
-before every call, the ``run`` function builds the learner's module and voclab's, feeds
-both the same input and compares the outputs and the number of trainable numbers. Seeded
-weights agree only when the layers are created in the reference's order, so the notebook
-states that order; the parameter names must be voclab's too (the notebook loads weights
-trained with the learner's modules into voclab's ``WaveNet``), and the check says which
-names differ.
+The gated residual block is checked as the modules of notebooks 02, 06 and 07: the ``run``
+function builds the learner's module and voclab's (:func:`~voclab.checks.build_alike`),
+gives the learner's voclab's weights (:func:`~voclab.checks.load_weights_by_use`), feeds
+both the same input and compares the outputs and the number of trainable numbers, so the
+layers may be created in any order. Their names must be voclab's (the notebook loads
+weights trained with the learner's modules into voclab's ``WaveNet`` by name): the check
+says which names differ, and the weights then load by name. The conditioning upsampler
+keeps its own weights: they are not random but the moving average the learner sets up,
+and that initialisation is part of what is checked.
 
 Sampling is checked by its statistics, so any correct sampler passes: the frequencies of
 many draws, the shape and dtype of one draw, and whether two draws from equally seeded
@@ -41,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import wavenet
-from . import Case, Exercise, register
+from . import Case, Exercise, build_alike, load_weights_by_use, register
 
 NOTEBOOK = "03_wavenet"
 
@@ -189,13 +191,14 @@ register(Exercise(
 
 
 def _run_block(build, residual, gate, skip, kernel_size, dilation, cin=0, gin=0, *, x, c=None, g=None):
-    """Build the block (seeded by the engine), run it on (x, c, g); outputs and the parameter count."""
-    module = build(residual, gate, skip, kernel_size, dilation, cin, gin)
+    """Build the block, give it voclab's weights, run it on (x, c, g); outputs and the parameter count."""
+    module, reference = build_alike(build, wavenet.ResidualBlock, residual, gate, skip, kernel_size, dilation,
+                                    cin, gin)
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(module).__name__} — a class whose instances are modules")
     if not isinstance(module, _BlockVariant):  # the listed mistakes are judged by their output
-        _require_names(module, wavenet.ResidualBlock(residual, gate, skip, kernel_size, dilation, cin, gin),
-                       "ResidualBlock")
+        _require_names(module, reference, "ResidualBlock")
+    load_weights_by_use(module, reference, x, c, g)
     with torch.no_grad():
         result = module(x, c, g)
     if not (isinstance(result, tuple) and len(result) == 2):
@@ -208,18 +211,13 @@ class _BlockVariant(nn.Module):
     """A wrong ResidualBlock: the reference with one ingredient changed."""
 
     def __init__(self, residual, gate, skip, kernel_size, dilation, cin=0, gin=0, *, padding="causal",
-                 scale=_HALF_SQRT, gate_order="tanh_first", split="halves", skip_from="z", residual_add=True,
-                 order="out_first"):
+                 scale=_HALF_SQRT, gate_order="tanh_first", split="halves", skip_from="z", residual_add=True):
         super().__init__()
         self.conv = nn.Conv1d(residual, gate, kernel_size, dilation=dilation)
         self.conv1x1c = nn.Conv1d(cin, gate, 1, bias=False) if cin else None
         self.conv1x1g = nn.Conv1d(gin, gate, 1, bias=False) if gin else None
-        if order == "out_first":
-            self.conv1x1_out = nn.Conv1d(gate // 2, residual, 1)
-            self.conv1x1_skip = nn.Conv1d(gate // 2, skip, 1)
-        else:
-            self.conv1x1_skip = nn.Conv1d(gate // 2, skip, 1)
-            self.conv1x1_out = nn.Conv1d(gate // 2, residual, 1)
+        self.conv1x1_out = nn.Conv1d(gate // 2, residual, 1)
+        self.conv1x1_skip = nn.Conv1d(gate // 2, skip, 1)
         self.pad = (kernel_size - 1) * dilation
         self.padding, self.scale, self.gate_order, self.split = padding, scale, gate_order, split
         self.skip_from, self.residual_add = skip_from, residual_add
@@ -280,7 +278,7 @@ register(Exercise(
     run=_run_block,
     reference_name="voclab.models.wavenet.ResidualBlock",
     hint="__init__: conv (dilated, padding=0), conv1x1c, conv1x1g (bias=False, only if cin/gin > 0), conv1x1_out, "
-         "conv1x1_skip, in this order. forward: a = conv(F.pad(x, ((k−1)·d, 0))) + conv1x1c(c) + conv1x1g(g); "
+         "conv1x1_skip, with these names. forward: a = conv(F.pad(x, ((k−1)·d, 0))) + conv1x1c(c) + conv1x1g(g); "
          "z = tanh(first half)·σ(second half); return (conv1x1_out(z) + x)·√0.5, conv1x1_skip(z).",
     compare=_MODULE_TOLERANCE,
     mistakes=[
@@ -302,9 +300,6 @@ register(Exercise(
          "the skip output is taken after the residual sum; it comes from the gate: skip = conv1x1_skip(z)"),
         (_block_variant(residual_add=False),
          "the residual connection is missing: out = (conv1x1_out(z) + x) · √0.5"),
-        (_block_variant(order="skip_first"),
-         ("the right layers, created in another order, so the seeded weights differ: create conv1x1_out "
-          "before conv1x1_skip, as the reference does")),
     ],
 ))
 
@@ -313,6 +308,7 @@ register(Exercise(
 
 
 def _run_upsampler(build, upsample_scales, *, c):
+    """Build the upsampler and run it on ``c`` with its own weights (their initialisation is checked too)."""
     module = build(upsample_scales)
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(module).__name__} — a class whose instances are modules")

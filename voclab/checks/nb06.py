@@ -2,10 +2,13 @@
 
 The learner builds MelGAN's pieces: one upsampling stage of the generator, the residual
 block, the discriminators' downsampling between scales and the three losses. Modules are
-checked by building them with the random generators seeded (the check engine seeds
-before every call), running them on fixed inputs and comparing the outputs and the
-parameter count with voclab's reference built the same way. Seeded weights agree only
-when the layers are created in the reference's order, so the notebook states that order.
+checked by building the learner's and voclab's (:func:`~voclab.checks.build_alike`),
+giving the learner's voclab's weights (:func:`~voclab.checks.load_weights_by_use`: by name,
+or else by the order in which the two ``forward`` methods use the layers -- the residual
+block may add its two paths in either order), running both on fixed inputs and comparing
+the outputs and the parameter count. So the layers may be created in any order. The losses
+are checked for their gradients too: the discriminator's reaches the real and the fake
+scores, feature matching's reaches the fake features only (the real ones are targets).
 
 The references are ``voclab.models.melgan``'s own building blocks (``ResnetBlock``, the
 losses, the discriminator's ``AvgPool1d``) or, for the upsampling stage that
@@ -16,13 +19,15 @@ Notebook: 06_melgan.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from ..models import melgan
-from . import Case, Exercise, register
+from . import Case, Differentiable, Exercise, build_alike, load_weights_by_use, register
 
 NOTEBOOK = "06_melgan"
 
@@ -41,11 +46,13 @@ def _count_with_gains(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-def _run_module(build, *args, x):
-    """Build ``build(*args)`` (seeded by the engine), run it on ``x``; output and size."""
-    module = build(*args)
+def _run_module(reference, build, *args, x):
+    """Build ``build(*args)`` next to ``reference(*args)``, give it voclab's weights, run it on ``x``;
+    output and size. Bound to a reference with ``functools.partial`` to make an exercise's ``run``."""
+    module, expected = build_alike(build, reference, *args)
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(module).__name__} — return the module itself")
+    load_weights_by_use(module, expected, x)
     with torch.no_grad():
         y = module(x)
     return {"output": y, "parameters": _count_with_gains(module)}
@@ -95,7 +102,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_upsample_layer,
     cases=_upsample_cases,
-    run=_run_module,
+    run=partial(_run_module, _upsample_layer),
     reference_name="voclab.models.melgan.Generator's upsampling stage",
     hint="nn.Sequential(nn.LeakyReLU(0.2), weight_norm(nn.ConvTranspose1d(in_channels, in_channels // 2, "
          "kernel_size=2 * ratio, stride=ratio, padding=ratio // 2 + ratio % 2, output_padding=ratio % 2))).",
@@ -134,13 +141,11 @@ register(Exercise(
 class _ResidualVariant(nn.Module):
     """A wrong residual block: MelGAN's with one ingredient changed."""
 
-    def __init__(self, channels, dilation, *, shortcut="conv", shortcut_first=False, pad="reflect",
-                 dilate=True, first_activation=True, slope=0.2, norm=True):
+    def __init__(self, channels, dilation, *, shortcut="conv", pad="reflect", dilate=True, first_activation=True,
+                 slope=0.2, norm=True):
         super().__init__()
         wn = weight_norm if norm else (lambda m: m)
         dilation = dilation if dilate else 1  # "not dilated": the dilation ignored everywhere
-        if shortcut_first:
-            self.shortcut = wn(nn.Conv1d(channels, channels, kernel_size=1))
         if pad == "reflect":
             padding_layer, conv_padding = nn.ReflectionPad1d(dilation), 0
         else:
@@ -153,9 +158,7 @@ class _ResidualVariant(nn.Module):
             wn(nn.Conv1d(channels, channels, kernel_size=1)),
         ]
         self.block = nn.Sequential(*layers)
-        if not shortcut_first:
-            self.shortcut = (wn(nn.Conv1d(channels, channels, kernel_size=1)) if shortcut == "conv"
-                             else nn.Identity())
+        self.shortcut = wn(nn.Conv1d(channels, channels, kernel_size=1)) if shortcut == "conv" else nn.Identity()
 
     def forward(self, x):
         return self.shortcut(x) + self.block(x)
@@ -182,19 +185,16 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=melgan.ResnetBlock,
     cases=_residual_cases,
-    run=_run_module,
+    run=partial(_run_module, melgan.ResnetBlock),
     reference_name="voclab.models.melgan.ResnetBlock",
     hint="self.block = nn.Sequential(LeakyReLU(0.2), ReflectionPad1d(dilation), WN Conv1d(k=3, dilation), "
-         "LeakyReLU(0.2), WN Conv1d(k=1)); then self.shortcut = WN Conv1d(k=1); "
+         "LeakyReLU(0.2), WN Conv1d(k=1)) and self.shortcut = WN Conv1d(k=1); "
          "forward returns self.shortcut(x) + self.block(x).",
     compare=_MODULE_TOLERANCE,
     mistakes=[
         (_residual_variant(shortcut="identity"),
          "your shortcut is the identity; MelGAN's official code uses a learned, weight-normed 1×1 conv "
          "(self.shortcut = weight_norm(nn.Conv1d(channels, channels, 1)))"),
-        (_residual_variant(shortcut_first=True),
-         "the right layers, created in another order: the seeded weights differ. Create self.block's "
-         "layers first and self.shortcut last, as the reference does"),
         (_residual_variant(pad="zeros"),
          "you zero-padded inside the conv (padding=dilation); MelGAN reflect-pads the input with "
          "nn.ReflectionPad1d(dilation) and the conv itself has no padding"),
@@ -277,6 +277,15 @@ def _maps(seed, *, scales=3, channels=(16, 64, 256, 1024, 1024, 1024), length=20
     return outputs
 
 
+#: what a discriminator loss with one side cut from the graph would train
+_REAL_SCORES_CUT = ("the value is right, but the discriminator would learn from the fake scores only — keep the real "
+                    "scores in the graph (for the discriminator's step the training loop detaches the generated audio, "
+                    "never the scores)")
+_FAKE_SCORES_CUT = ("the value is right, but the discriminator would learn from the real scores only — keep the fake "
+                    "scores in the graph (the training loop detaches the generated audio before the discriminator "
+                    "scores it; the scores keep their graph)")
+
+
 def _hinge_d_cases():
     return [
         Case("3 scales × 7 maps, scores around 0 (some beyond ±1)", (_maps(31), _maps(32))),
@@ -305,6 +314,8 @@ register(Exercise(
     hint="For each scale take the score map, scale[-1]: relu(1 − real).mean() + relu(1 + fake).mean(); "
          "add the scales up and return a torch scalar.",
     compare=_LOSS_TOLERANCE,
+    differentiable=[Differentiable("real", missing=_REAL_SCORES_CUT),
+                    Differentiable("fake", missing=_FAKE_SCORES_CUT)],
     mistakes=[
         (_hinge_d_variant(lambda r: F.relu(1 + r), lambda f: F.relu(1 - f)),
          "real and fake are swapped: the discriminator pushes real scores above +1 "
@@ -342,6 +353,7 @@ register(Exercise(
     hint="Sum over the scales of −scale[-1].mean(): the generator wants the scores of its audio high, "
          "with no margin and no ReLU.",
     compare=_LOSS_TOLERANCE,
+    differentiable=["fake"],
     mistakes=[
         (lambda fake: sum(scale[-1].mean() for scale in fake),
          "the sign is flipped: the generator minimises −D(G(s)), i.e. it pushes the scores up"),
@@ -391,6 +403,13 @@ register(Exercise(
     hint="w = 4 / (n_layers_D + 1) / len(real_features); add w · F.l1_loss(fake_map, real_map.detach()) "
          "over every scale and every map but the last (the score), scale[:-1].",
     compare=_LOSS_TOLERANCE,
+    differentiable=[
+        Differentiable("real", unexpected=(
+            "the real features are targets: detach them, F.l1_loss(fake_map, real_map.detach()) — otherwise the "
+            "generator's loss also trains the discriminator, pulling its features of real audio towards the fakes'")),
+        Differentiable("fake", missing=(
+            "feature matching trains the generator through the fake features: detach the real ones only")),
+    ],
     mistakes=[
         (_fm_variant(include_score=True),
          "you included the score maps; feature matching uses every map but the last (scale[:-1])"),

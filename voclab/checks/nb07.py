@@ -6,12 +6,14 @@ of a waveform into a (T/p, p) image that every period discriminator starts with
 (``period_reshape``), and the losses (least-squares GAN for both networks, and the mel
 L1 on the full-band loss mel).
 
-Modules are checked as in notebook 06: the engine seeds the random generators before
-every call, the ``run`` function builds the learner's module and voclab's, feeds both
-the same input and compares the outputs *and* the number of trainable numbers (so a
-missing weight norm shows). Seeded weights agree only when the layers are created in the
-reference's order, so the notebook states that order: all the dilated convolutions
-(``convs1``) first, then all the dilation-1 convolutions (``convs2``).
+Modules are checked as in notebook 06: the ``run`` function builds the learner's module
+and voclab's (:func:`~voclab.checks.build_alike`), gives the learner's voclab's weights
+(:func:`~voclab.checks.load_weights_by_use`: by name, or else by the order in which the two
+``forward`` methods use the convolutions), feeds both the same input and compares the
+outputs *and* the number of trainable numbers (so a missing weight norm shows). So the
+convolutions may be created in any order -- all the dilated ones first, or pair by pair --
+and named in any way. The losses are checked for their gradients too: the
+discriminator's reaches the real and the fake scores, the mel loss's reaches ``y_hat``.
 
 The references are :mod:`voclab.models.hifigan`'s own code: ``ResBlock1``, the MRF line
 of ``Generator.forward``, ``DiscriminatorP.to_2d``, ``discriminator_loss``,
@@ -32,7 +34,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from .. import spectral
 from ..models import hifigan
-from . import Case, Exercise, register
+from . import Case, Differentiable, Exercise, build_alike, load_weights_by_use, register
 
 NOTEBOOK = "07_hifigan"
 
@@ -70,10 +72,11 @@ def _padding_problem(module: nn.Module) -> str | None:
 
 
 def _run_block(build, channels, kernel_size, dilations, *, x):
-    """Build ``build(channels, kernel_size, dilations)`` (seeded by the engine), run it on ``x``."""
-    module = build(channels, kernel_size, dilations)
+    """Build ``build(channels, kernel_size, dilations)``, give it voclab's weights, run it on ``x``."""
+    module, reference = build_alike(build, hifigan.ResBlock1, channels, kernel_size, dilations)
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(module).__name__} — a class whose instances are modules")
+    load_weights_by_use(module, reference, x)
     with torch.no_grad():
         try:
             y = module(x)
@@ -91,20 +94,15 @@ class _ResBlockVariant(nn.Module):
     """A wrong ResBlock1: the reference with one ingredient changed."""
 
     def __init__(self, channels, kernel_size, dilations, *, second=True, second_dilated=False,
-                 slope=_SLOPE, order="grouped", norm=True, residual="each", first_activation=True):
+                 slope=_SLOPE, norm=True, residual="each", first_activation=True):
         super().__init__()
         wn = weight_norm if norm else (lambda m: m)
 
         def conv(d):
             return wn(nn.Conv1d(channels, channels, kernel_size, dilation=d, padding=(kernel_size - 1) * d // 2))
 
-        if order == "grouped":
-            self.convs1 = nn.ModuleList(conv(d) for d in dilations)
-            self.convs2 = nn.ModuleList(conv(d if second_dilated else 1) for d in dilations) if second else None
-        else:  # pairs: dilated conv, plain conv, dilated conv, ...
-            pairs = [(conv(d), conv(1)) for d in dilations]
-            self.convs1 = nn.ModuleList(a for a, _ in pairs)
-            self.convs2 = nn.ModuleList(b for _, b in pairs)
+        self.convs1 = nn.ModuleList(conv(d) for d in dilations)
+        self.convs2 = nn.ModuleList(conv(d if second_dilated else 1) for d in dilations) if second else None
         self.slope, self.residual, self.first_activation = slope, residual, first_activation
 
     def forward(self, x):
@@ -145,7 +143,7 @@ register(Exercise(
     run=_run_block,
     reference_name="voclab.models.hifigan.ResBlock1",
     hint="__init__: self.convs1 = ModuleList of weight-normed Conv1d(channels, channels, kernel_size, "
-         "dilation=d, padding=(kernel_size − 1)·d // 2), one per d; then self.convs2, the same with dilation 1. "
+         "dilation=d, padding=(kernel_size − 1)·d // 2), one per d, and self.convs2, the same with dilation 1. "
          "forward: for each pair, x = x + c2(lrelu(c1(lrelu(x, 0.1)), 0.1)).",
     compare=_MODULE_TOLERANCE,
     mistakes=[
@@ -158,9 +156,6 @@ register(Exercise(
          "LeakyReLU slope 0.2 is MelGAN's; HiFi-GAN's ResBlocks use 0.1"),
         (_block_variant(slope=0.01),
          "F.leaky_relu's default slope is 0.01; HiFi-GAN's ResBlocks use 0.1 (F.leaky_relu(x, 0.1))"),
-        (_block_variant(order="pairs"),
-         ("the right layers, created in another order, so the seeded weights differ: create all the dilated "
-          "convs first (self.convs1), then all the dilation-1 convs (self.convs2), as the reference does")),
         (_block_variant(norm=False),
          ("no weight norm: wrap each Conv1d in torch.nn.utils.parametrizations.weight_norm "
           "(the output is the same at initialisation, but the gains g are missing from the parameters)")),
@@ -317,6 +312,15 @@ def _scores(seed, *, batch=2, offset=0.5, scale=0.6, lengths=_SCORE_LENGTHS):
     return [offset + scale * torch.randn(batch, n, generator=generator) for n in lengths]
 
 
+#: what a discriminator loss with one side cut from the graph would train
+_REAL_SCORES_CUT = ("the value is right, but the discriminators would learn from the fake scores only — keep the "
+                    "real scores in the graph (for the discriminators' step the training loop detaches the generated "
+                    "audio, never the scores)")
+_FAKE_SCORES_CUT = ("the value is right, but the discriminators would learn from the real scores only — keep the "
+                    "fake scores in the graph (the training loop detaches the generated audio before the "
+                    "discriminators score it; the scores keep their graph)")
+
+
 def _lsgan_d_cases():
     return [
         Case("8 sub-discriminators (5 MPD + 3 MSD), scores around 0.5", (_scores(41), _scores(42))),
@@ -343,6 +347,8 @@ register(Exercise(
     reference_name="voclab.models.hifigan.discriminator_loss",
     hint="For each sub-discriminator k: mean((1 − real_k)²) + mean(fake_k²); add the k terms up and return a torch scalar.",
     compare=_LOSS_TOLERANCE,
+    differentiable=[Differentiable("real_scores", missing=_REAL_SCORES_CUT),
+                    Differentiable("fake_scores", missing=_FAKE_SCORES_CUT)],
     mistakes=[
         (_lsgan_d_variant(lambda r: r ** 2, lambda f: (1 - f) ** 2),
          ("the targets are swapped: the discriminator pushes real scores to 1, (1 − D(x))², and fake scores "
@@ -380,6 +386,7 @@ register(Exercise(
     reference_name="voclab.models.hifigan.generator_adversarial_loss",
     hint="For each sub-discriminator k: mean((1 − fake_k)²); add the terms up. The generator wants its scores to be 1.",
     compare=_LOSS_TOLERANCE,
+    differentiable=["fake_scores"],
     mistakes=[
         (lambda fake: sum((f ** 2).mean() for f in fake),
          ("you pushed the fake scores to 0 — that is the discriminator's target for fakes; the generator "
@@ -454,6 +461,7 @@ register(Exercise(
     hint="mel_spectrogram(y.squeeze(1), mel_cfg) and mel_spectrogram(y_hat.squeeze(1), mel_cfg) are log-mels; "
          "return F.l1_loss of the two (the mean absolute difference). Pass mel_cfg: the default is the 8 kHz input mel.",
     compare=_MEL_TOLERANCE,
+    differentiable=["y_hat"],
     mistakes=[
         (_mel_variant(cfg=spectral.MelConfig()),
          ("you computed the mels with MelConfig() — the 8 kHz *input* mel — instead of mel_cfg, the full-band "
