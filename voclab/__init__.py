@@ -14,8 +14,10 @@ module                      notebook
 ``voclab.data``             all - shipped clips, mini-NSynth, test signals
 ``voclab.checks``           all - ``voclab.check``: the exercise checks
 ``voclab.models``           03, 06, 07 - reference vocoders (WaveNet, MelGAN, HiFi-GAN V1/V2/V3)
+``voclab.config``           06, 07 - model names, typed configs, the shipped config files
 ``voclab.train``            06, 07 - ``voclab train``: the shared training loop
 ``voclab.checkpoint``       06, 07 - atomic checkpoints that carry config and mel
+``voclab.melfiles``         07 - mels on disk with their settings (``.npz``, ``.npy`` + ``.json``)
 ``voclab.vocode``           06, 07 - ``voclab vocode``: checkpoints to audio
 ``voclab.prepare``          06, 07 - ``voclab prepare``: folders of audio to training sets
 ==========================  ==========================================================
