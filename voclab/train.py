@@ -463,8 +463,8 @@ def _held_out_clips(val_files, mel_files, mel: MelConfig, normalize: bool, data_
 
 
 def _log_train(log, writer, display, position: _Position, steps: int, window: dict, window_steps: int,
-               seconds: float, optimizers: dict) -> tuple[dict, float]:
-    """One train row: the losses averaged over the window, the learning rates, the speed."""
+               seconds: float, optimizers: dict) -> dict:
+    """Write one train row (the losses averaged over the window, the learning rates, the speed); return the means."""
     rate = window_steps / max(seconds, 1e-9)
     mean_losses = {key: total / window_steps for key, total in window.items()}
     lrs = {name: opt.param_groups[0]["lr"] for name, opt in optimizers.items()}
@@ -479,7 +479,7 @@ def _log_train(log, writer, display, position: _Position, steps: int, window: di
     shown = " ".join(f"{key} {value:.4g}" for key, value in mean_losses.items())
     best = f" | val {position.best_val:.4f} (best)" if position.best_val is not None else ""
     display.update(f"step {position.step}/{steps} | epoch {position.epoch} | {shown} | {rate:.2f} steps/s{best}")
-    return mean_losses, rate
+    return mean_losses
 
 
 @dataclass(frozen=True)
@@ -852,7 +852,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
 
                     # logging
                     if is_main and (position.step % log_every == 0 or finishing):
-                        mean_losses, _ = _log_train(log, writer, display, position, plan.steps, window, window_steps,
+                        mean_losses = _log_train(log, writer, display, position, plan.steps, window, window_steps,
                                                     time.perf_counter() - window_start, optimizers)
                         window, window_steps, window_start = {}, 0, time.perf_counter()
 
