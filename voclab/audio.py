@@ -26,7 +26,14 @@ __all__ = ["load", "save", "resample", "check_waveform"]
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
 
 
-def _check_format(path: Path) -> None:
+def _check_format(path: Path, *, reading: bool = False) -> None:
+    if reading and path.suffix.lower() in (".npy", ".npz"):  # an array, not a recording: ffmpeg would not help
+        raise UnsupportedFormatError(
+            f"{path.name} is a NumPy array file (a mel or another array), not audio: read it with "
+            f"numpy.load({path.name!r}), or as a mel checked against a vocoder's settings with "
+            "voclab.melfiles.read_mel(path, mel_config); `voclab vocode CHECKPOINT "
+            f"{path.name} -o OUT` turns a mel into audio."
+        )
     if path.suffix.lower() not in FORMATS:
         known = ", ".join(sorted(FORMATS))
         raise UnsupportedFormatError(
@@ -113,7 +120,7 @@ def load(path: str | Path, sr: int | None = None) -> tuple[np.ndarray, int]:
         )
     if path.is_dir():
         raise NotAudioError(f"{str(path)!r} is a folder; pass one audio file inside it.")
-    _check_format(path)
+    _check_format(path, reading=True)
     try:
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:

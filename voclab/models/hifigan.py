@@ -48,6 +48,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 from torch.nn.utils.parametrize import is_parametrized, remove_parametrizations
 
+from .._torchfile import load_tensors
 from ..errors import CheckpointError, ConfigError, ShapeError
 from ..spectral import MelConfig, mel_spectrogram
 from . import frozen
@@ -56,8 +57,9 @@ __all__ = [
     "Config", "VARIANTS", "Generator", "ResBlock1", "ResBlock2", "upsample_padding",
     "DiscriminatorP", "MultiPeriodDiscriminator", "DiscriminatorS",
     "MultiScaleDiscriminator", "Discriminator", "discriminator_loss",
-    "generator_adversarial_loss", "feature_matching_loss", "mel_l1", "build",
-    "make_optimizers", "train_step", "validation_audio", "validation_mel_config", "load_official_generator",
+    "generator_adversarial_loss", "feature_matching_loss", "mel_l1", "build", "build_generator",
+    "make_optimizers", "train_step", "validation_audio", "validation_mel_config", "receptive_field_frames",
+    "load_official_generator",
     "load_official_training_state", "save_official_checkpoint", "official_to_voclab_keys",
     "voclab_to_official_keys", "count_parameters",
 ]
@@ -91,6 +93,34 @@ _OFFICIAL_TRAIN_KEYS = ("segment_size", "batch_size", "learning_rate", "adam_b1"
                         "lr_decay", "seed")
 # keys of the official config.json that only concern its own launcher
 _OFFICIAL_IGNORED = {"num_gpus", "num_workers", "dist_config", "num_freq"}
+
+
+# the types of the official config.json's values (JSON: "int" excludes true/false)
+_OFFICIAL_TYPES = {
+    "resblock": "'1' or '2'", "upsample_rates": "a list of int", "upsample_kernel_sizes": "a list of int",
+    "upsample_initial_channel": "int", "resblock_kernel_sizes": "a list of int",
+    "resblock_dilation_sizes": "a list of lists of int", "num_mels": "int", "n_fft": "int", "hop_size": "int",
+    "win_size": "int", "sampling_rate": "int", "fmin": "number", "fmax": "number or null",
+    "fmax_for_loss": "number or null", "segment_size": "int", "batch_size": "int", "learning_rate": "number",
+    "adam_b1": "number", "adam_b2": "number", "lr_decay": "number", "seed": "int",
+}
+
+
+def _has_type(value, expected: str) -> bool:
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def is_number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def int_list(v):
+        return isinstance(v, list) and all(is_int(x) for x in v)
+
+    return {"'1' or '2'": lambda v: str(v) in ("1", "2") and not isinstance(v, bool),
+            "a list of int": int_list,
+            "a list of lists of int": lambda v: isinstance(v, list) and all(int_list(x) for x in v),
+            "int": is_int, "number": is_number,
+            "number or null": lambda v: v is None or is_number(v)}[expected](value)
 
 
 @dataclass
@@ -269,6 +299,11 @@ class Config:
         if missing:
             raise ConfigError(f"This official HiFi-GAN config.json lacks {missing}; compare "
                               "with config_v1.json of jik876/hifi-gan.")
+        wrong = [f"{key}={h[key]!r} (expected {expected})" for key, expected in _OFFICIAL_TYPES.items()
+                 if key in h and not _has_type(h[key], expected)]
+        if wrong:
+            raise ConfigError(f"This official HiFi-GAN config.json has values of the wrong type: {'; '.join(wrong)}; "
+                              "compare with config_v1.json of jik876/hifi-gan.")
         known = required | set(_OFFICIAL_TRAIN_KEYS) | _OFFICIAL_IGNORED
         unknown = sorted(set(h) - known)
         if unknown:
@@ -668,6 +703,11 @@ def build(cfg: Config) -> dict[str, nn.Module]:
     return {"generator": Generator(cfg), "discriminator": Discriminator(cfg.mpd_periods)}
 
 
+def build_generator(cfg: Config) -> Generator:
+    """The generator alone, for vocoding: no discriminators (70 M weights) built and thrown away."""
+    return Generator(cfg)
+
+
 def make_optimizers(modules: dict, cfg: Config):
     """AdamW (lr 2e-4, β = (0.8, 0.99)) for each network, decayed by 0.999 every 809 steps.
 
@@ -774,6 +814,44 @@ def validation_audio(generator: nn.Module, mel: torch.Tensor) -> torch.Tensor:
     Notebook: 07_hifigan.
     """
     return generator(mel)
+
+
+def receptive_field_frames(cfg: Config) -> int:
+    """Mel frames on each side of a frame that can change its audio: the generator's reach.
+
+    Followed back from the ``hop`` output samples of frame 0 through every layer, as an
+    interval of positions: ``conv_post`` and ``conv_pre`` (k7) widen it by 3, each MRF by
+    its widest residual block (``(k − 1)/2 · d`` per dilated conv, plus ``(k − 1)/2`` per
+    plain conv of a ResBlock1), and a transposed conv (stride ``u``, kernel ``k``, padding
+    ``p``) maps output samples ``a … b`` to inputs ``⌈(a + p − k + 1)/u⌉ … ⌊(b + p)/u⌋``.
+    V1 and V2: 13 frames (150 ms at 22.05 kHz); V3: 11. So a long mel vocoded in chunks
+    with this many frames of context on each side gives the audio of the whole mel
+    (``Checkpoint.vocode(chunk_frames=...)``); a test checks the figure against gradients.
+
+    Notebook: 07_hifigan (receptive fields: 02_dilated_convolutions).
+
+    Parameters
+    ----------
+    cfg : Config
+
+    Returns
+    -------
+    frames : int
+    """
+    def block_reach(k: int, dilations: list) -> int:  # one residual block, in samples of its stage
+        half = (k - 1) // 2
+        return sum(half * d + (half if cfg.resblock == "1" else 0) for d in dilations)
+
+    hop = math.prod(cfg.upsample_rates)
+    first, last = -3, hop - 1 + 3  # the samples of frame 0, widened by conv_post
+    stages = list(zip(cfg.upsample_rates, cfg.upsample_kernel_sizes))
+    for u, k in reversed(stages):
+        mrf = max(block_reach(k2, ds) for k2, ds in zip(cfg.resblock_kernel_sizes, cfg.resblock_dilation_sizes))
+        first, last = first - mrf, last + mrf
+        p, _, _ = upsample_padding(k, u)
+        first, last = -((k - 1 - p - first) // u), (last + p) // u  # ceil and floor
+    first, last = first - 3, last + 3  # conv_pre
+    return max(-first, last)
 
 
 def validation_mel_config(cfg: Config) -> MelConfig:
@@ -900,13 +978,27 @@ def _mismatches(expected: dict, sd: dict) -> list[str]:
         ([f"shape mismatches {some(shapes, 3)}"] if shapes else [])
 
 
+_CONFIG_ADVICE = ("Use the config.json that was published with the checkpoint (jik876/hifi-gan ships "
+                  "config_v1.json, config_v2.json and config_v3.json; download it again if it was changed).")
+
+
 def _load_json_or_dict(source, what: str) -> dict:
+    """An official config.json (or the dict itself), or a ConfigError that names the file and the problem."""
     if isinstance(source, dict):
         return source
     path = Path(source)
     if not path.is_file():
-        raise ConfigError(f"No {what} at {path}.")
-    return json.loads(path.read_text())
+        raise ConfigError(f"No {what} at {path}. {_CONFIG_ADVICE}")
+    try:
+        h = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text file, so not the {what}. {_CONFIG_ADVICE}") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}), so not "
+                          f"the {what}. {_CONFIG_ADVICE}") from None
+    if not isinstance(h, dict):
+        raise ConfigError(f"{path} holds a JSON {type(h).__name__}, not the object of the {what}. {_CONFIG_ADVICE}")
+    return h
 
 
 def load_official_generator(checkpoint, config, *, remove_weight_norm: bool = False):
@@ -942,7 +1034,13 @@ def load_official_generator(checkpoint, config, *, remove_weight_norm: bool = Fa
         fit the config (the message names the keys and shapes, the variant the config
         describes and what the checkpoint looks like).
     """
-    cfg = Config.from_official(_load_json_or_dict(config, "HiFi-GAN config.json"))
+    h = _load_json_or_dict(config, "HiFi-GAN config.json")
+    try:
+        cfg = Config.from_official(h)
+    except ConfigError as err:
+        if isinstance(config, dict):
+            raise
+        raise ConfigError(f"{config}: {err} {_CONFIG_ADVICE}") from None
     generator = Generator(cfg)
     _load_official_generator_weights(generator, cfg, checkpoint, "this config.json")
     generator.eval()
@@ -951,21 +1049,29 @@ def load_official_generator(checkpoint, config, *, remove_weight_norm: bool = Fa
     return generator, cfg, cfg.mel_config
 
 
+_DOWNLOAD_ADVICE = ("Download it again (the official checkpoints are linked from jik876/hifi-gan's README; "
+                    "check that the file's size matches) — the file expected is the generator g_XXXXXXXX "
+                    "(or do_XXXXXXXX for the discriminators), with the config.json of the same release.")
+
+
 def _read_official_file(source, what: str) -> dict:
     """``torch.load`` an official checkpoint file safely (``weights_only``), or pass a loaded dict through."""
     if isinstance(source, dict):
-        return source
-    path = Path(source)
-    if not path.is_file():
-        raise ConfigError(f"No HiFi-GAN {what} at {path}.")
-    try:
-        content = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as err:  # noqa: BLE001 - every failure means "not a usable checkpoint"
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
-        raise CheckpointError(f"{path} is not a readable {what}: damaged, truncated or not a torch file "
-                              f"({first}).") from None
-    if not isinstance(content, dict):
-        raise CheckpointError(f"{path} holds a {type(content).__name__}, not the dict of an official {what}.")
+        content = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"No HiFi-GAN {what} at {path}.")
+        content = load_tensors(path, what=f"{what} of the official HiFi-GAN", advice=_DOWNLOAD_ADVICE)
+        if not isinstance(content, dict):
+            raise CheckpointError(f"{path} holds a {type(content).__name__}, not the dict of an official {what}. "
+                                  f"{_DOWNLOAD_ADVICE}")
+    if str(content.get("format", "")).startswith("voclab-checkpoint"):
+        where = f"{source}" if not isinstance(source, dict) else "This"
+        raise CheckpointError(
+            f"{where} is a voclab checkpoint ({content['format']}), not an official jik876/hifi-gan file: load it "
+            "with voclab.checkpoint.load_checkpoint(path), vocode with `voclab vocode CHECKPOINT INPUT -o OUT`, "
+            "or continue its training with `voclab train hifigan --out RUN_DIR --resume`.")
     return content
 
 
