@@ -9,7 +9,9 @@
     ``--init-official g_… do_…`` continues an official HiFi-GAN run; ``--mels DIR`` fine-tunes
     on an acoustic model's ground-truth-aligned mels.
 ``voclab vocode CHECKPOINT INPUT... -o OUT_DIR``
-    Turn mels or recordings into audio with a checkpoint.
+    Turn mels or recordings into audio with a checkpoint (long inputs in chunks: ``--chunk-frames``).
+``voclab slim CHECKPOINT -o OUT.pt``
+    Write a generator-only copy of a checkpoint, to vocode with or share.
 
 Every mistake voclab detects is printed as one line ``voclab: ...`` with exit code 2.
 """
@@ -133,8 +135,20 @@ def vocode_command(args) -> int:
     """``voclab vocode``: checkpoint + inputs -> OUT_DIR/<name>.wav."""
     from .vocode import vocode
 
-    for path in vocode(args.checkpoint, args.inputs, args.out, device=args.device):
+    chunk_frames = None if args.chunk_frames == 0 else args.chunk_frames
+    for path in vocode(args.checkpoint, args.inputs, args.out, device=args.device, chunk_frames=chunk_frames):
         print(path)
+    return 0
+
+
+def slim_command(args) -> int:
+    """``voclab slim``: a checkpoint -> a generator-only checkpoint for vocoding and sharing."""
+    from .checkpoint import resolve_checkpoint, slim_checkpoint
+
+    source = resolve_checkpoint(args.checkpoint)
+    before = source.stat().st_size
+    path = slim_checkpoint(source, args.out)
+    print(f"{path}: {path.stat().st_size / 1e6:.1f} MB (from {source}, {before / 1e6:.1f} MB)")
     return 0
 
 
@@ -208,7 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     vo.add_argument("inputs", metavar="INPUT", nargs="+", help="audio files, .npz mels, .npy mels (+ .json settings)")
     vo.add_argument("-o", "--out", metavar="OUT_DIR", required=True, help="where <name>.wav files go")
     vo.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    vo.add_argument("--chunk-frames", type=int, default=1024, metavar="N",
+                    help="mel frames per pass of the generator, which bounds its memory; the audio is the same "
+                         "(default 1024: 11.9 s at 22.05 kHz; 0: each input in one pass)")
     vo.set_defaults(run=vocode_command)
+
+    sl = commands.add_parser("slim", help="write a generator-only copy of a checkpoint (to vocode or share)",
+                             description="Keep a checkpoint's generator, config and mel settings; drop the "
+                                         "discriminators and optimizer states. voclab vocode reads the result; "
+                                         "voclab train --resume refuses it.")
+    sl.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, or RUN_DIR/best")
+    sl.add_argument("-o", "--out", metavar="OUT.pt", required=True, help="the generator-only file to write")
+    sl.set_defaults(run=slim_command)
 
     pr = commands.add_parser("prepare", help="make a training folder (any audio, LJSpeech, mini-LJSpeech)",
                              description="Resample audio to mono FLAC and write train/val lists and a manifest.")

@@ -24,19 +24,21 @@ Notebook: 07_hifigan, 08_shootout.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .audio import FORMATS, load, save
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import CHUNK_FRAMES, Checkpoint, check_chunk_frames, load_checkpoint
 from .errors import AudioFileNotFoundError, ConfigError, UnsupportedFormatError
 from .melfiles import MEL_FORMATS, read_mel, save_mel
 from .spectral import mel_spectrogram
 
 # read_mel and save_mel live in voclab.melfiles; they are part of vocoding, so they are here too
-__all__ = ["vocode", "read_mel", "save_mel", "prepare_for_inference"]
+__all__ = ["vocode", "read_mel", "save_mel", "prepare_for_inference", "check_output_folder"]
 
 
 def prepare_for_inference(checkpoint: Checkpoint) -> Checkpoint:
@@ -65,22 +67,69 @@ def prepare_for_inference(checkpoint: Checkpoint) -> Checkpoint:
     return checkpoint
 
 
-def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, device: str = "cpu") -> list[Path]:
+def check_output_folder(out_dir: str | Path) -> Path:
+    """Make sure WAVs can be written to ``out_dir``, before any work is done.
+
+    An existing folder must take a new file (one is created and removed again); a folder
+    that does not exist yet is not created here (an input refused later leaves nothing
+    behind), but the nearest existing folder above it must be a folder that takes one.
+
+    Notebook: 07_hifigan.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+
+    Returns
+    -------
+    out_dir : Path
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        ``out_dir`` (or a folder above it) is a file, or cannot be written to.
+    """
+    out_dir = Path(out_dir)
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == out_dir else f" (so {out_dir} cannot be created)"
+        raise ConfigError(f"The output folder {existing} is a file{where}: pass a folder with -o, e.g. "
+                          f"-o {existing.with_suffix('')}_vocoded.")
+    try:  # permissions, a read-only file system, a full disk: one empty file tells them all
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".voclab-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ConfigError(f"Cannot write to {existing} ({err.strerror or err}): choose another output folder "
+                          "with -o, or change its permissions.") from None
+    return out_dir
+
+
+def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, device: str = "cpu",
+           chunk_frames: int | None = CHUNK_FRAMES) -> list[Path]:
     """Vocode recordings and mel files with a checkpoint; write ``OUT_DIR/<name>.wav``.
 
-    Every input is read and checked before anything is generated, so a bad input
-    stops the command before it has done half the work.
+    The output folder and every input are checked before anything is loaded or generated,
+    so a bad argument stops the command before it has done half the work. Long inputs are
+    vocoded in chunks of ``chunk_frames`` mel frames (see :meth:`Checkpoint.vocode`): the
+    memory stays bounded and the audio is that of one pass (max |difference| ≤ 3e-7).
 
     Notebook: 07_hifigan, 08_shootout.
 
     Parameters
     ----------
     checkpoint : str, Path or Checkpoint
-        A checkpoint file, a run folder (latest checkpoint), ``RUN_DIR/best``, or a loaded one.
-    inputs : sequence of str or Path
-        Audio files and ``.npz``/``.npy`` mels.
+        A checkpoint file (a slim one too), a run folder (latest checkpoint), ``RUN_DIR/best``,
+        or a loaded one.
+    inputs : str, Path, or sequence of str or Path
+        Audio files and ``.npz``/``.npy`` mels (one path alone is one input).
     out_dir : str or Path
     device : {"cpu", "cuda"}
+    chunk_frames : int or None
+        Mel frames per pass of the generator (default 1024: 11.9 s at 22.05 kHz); ``None``:
+        each input in one pass.
 
     Returns
     -------
@@ -90,14 +139,16 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
     Raises
     ------
     voclab.errors.MelMismatchError, voclab.errors.ShapeError, voclab.errors.UnsupportedFormatError,
-    voclab.errors.AudioFileNotFoundError, voclab.errors.CheckpointError
+    voclab.errors.AudioFileNotFoundError, voclab.errors.CheckpointError, voclab.errors.ConfigError
     """
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("--device cuda asks for a GPU but torch sees none here; use --device cpu.")
-    inputs = [Path(p) for p in inputs]
+    # one path is one input: iterating over a str would vocode its characters
+    inputs = [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else [Path(p) for p in inputs]
     if not inputs:
         raise AudioFileNotFoundError("Nothing to vocode: pass audio files or .npz/.npy mels.")
-    out_dir = Path(out_dir)
+    check_chunk_frames(chunk_frames)
+    out_dir = check_output_folder(out_dir)
     stems: dict[str, Path] = {}
     for path in inputs:
         if path.stem in stems:
@@ -123,7 +174,7 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
 
     written = []
     for name, log_mel, length in jobs:
-        audio = ckpt.vocode(log_mel)  # (frames * hop,)
+        audio = ckpt.vocode(log_mel, chunk_frames=chunk_frames)  # (frames * hop,)
         if length is not None:  # analysis-synthesis: give back as many samples as came in
             audio = audio[:length] if len(audio) >= length else np.pad(audio, (0, length - len(audio)))
         written.append(save(out_dir / f"{name}.wav", np.clip(audio, -1.0, 1.0), mel_cfg.sample_rate))
