@@ -197,6 +197,17 @@ def test_unknown_extension_on_load(tmp_path, ext):
     assert "ffmpeg" in message  # and how to convert
 
 
+@pytest.mark.parametrize("ext", [".npy", ".npz"])
+def test_numpy_file_on_load_points_to_numpy_and_read_mel(tmp_path, ext):
+    path = tmp_path / f"mel{ext}"
+    np.save(path, np.zeros((80, 4), np.float32)) if ext == ".npy" else np.savez(path, mel=np.zeros((80, 4)))
+    with pytest.raises(UnsupportedFormatError) as info:
+        audio.load(path)
+    message = str(info.value)
+    assert "ffmpeg" not in message  # converting an array with ffmpeg cannot work
+    assert "numpy.load" in message and "voclab.melfiles.read_mel" in message and "voclab vocode" in message
+
+
 @pytest.mark.parametrize("ext", [".mp3", ".xyz"])
 def test_unknown_extension_on_save(tmp_path, ext):
     path = tmp_path / f"clip{ext}"
