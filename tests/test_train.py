@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import toy_vocoder
 from toy_vocoder import make_clips
 
 import voclab
@@ -44,22 +45,24 @@ from voclab.errors import (
     TrainingError,
     VoclabError,
 )
-from voclab.models import MODELS, get_model
+from voclab.models import MODELS, get_model, register_model
 from voclab.spectral import MelConfig, mel_spectrogram
 from voclab.config import load_config
 from voclab.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 22050
-#: the toy model by module path, for subprocesses (they do not see the monkeypatched MODELS)
-TOY_PATH = "tests.toy_vocoder"
+#: ``voclab`` in a subprocess with the toy model registered (a model name is never imported)
+TOY_VOCLAB = [sys.executable, "-c", ("import sys, voclab.cli, voclab.models, tests.toy_vocoder as toy; "
+                                     "voclab.models.register_model('toy', toy); sys.exit(voclab.cli.main(sys.argv[1:]))")]
 QUIET = {"tensorboard": False, "progress": False}
 
 
 @pytest.fixture
-def toy(monkeypatch):
-    monkeypatch.setitem(MODELS, "toy", "toy_vocoder")
-    return "toy"
+def toy():
+    register_model("toy", toy_vocoder)
+    yield "toy"
+    MODELS.pop("toy", None)
 
 
 @pytest.fixture
@@ -391,11 +394,12 @@ def test_validation_scores_with_the_models_validation_mel(toy, data, tmp_path, m
     assert logged == pytest.approx(with_full_band, abs=0.02)  # (the WAV files are 16-bit)
 
 
-def test_vocoding_a_checkpoint_never_imports_the_training_loop(data, tmp_path):
+def test_vocoding_a_checkpoint_never_imports_the_training_loop(toy, data, tmp_path):
     # vocode -> checkpoint -> config -> models: every import goes down, none up into voclab.train
     run = tmp_path / "run"
-    train(TOY_PATH, None, data, run, steps=1, **QUIET)
-    code = ("import sys, voclab.vocode; "
+    train(toy, None, data, run, steps=1, **QUIET)
+    code = ("import sys, voclab.vocode, voclab.models, tests.toy_vocoder as toy; "
+            "voclab.models.register_model('toy', toy); "
             f"voclab.vocode.vocode({str(run)!r}, [{str(data / 'clip0.wav')!r}], {str(tmp_path / 'out')!r}); "
             "print(sorted(m for m in sys.modules if m in ('voclab.train', 'voclab.datasets')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(), capture_output=True,
@@ -559,7 +563,7 @@ def test_damaged_and_foreign_checkpoints_are_refused(tmp_path):
 
 def test_kill_minus_9_leaves_a_loadable_checkpoint_and_resume_continues(data, tmp_path):
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "voclab", "train", TOY_PATH, "--data", str(data), "--out", str(run),
+    command = TOY_VOCLAB + ["train", "toy", "--data", str(data), "--out", str(run),
                "--ckpt-every", "1", "--keep-last", "2", "--log-every", "1", "--val-every", "1000000",
                "--no-tensorboard"]
     process = subprocess.Popen(command + ["--steps", "100000"], cwd=REPO, env=subprocess_env(),
@@ -597,7 +601,7 @@ def test_kill_minus_9_leaves_a_loadable_checkpoint_and_resume_continues(data, tm
 
 def test_ctrl_c_finishes_the_step_and_saves(data, tmp_path):
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "voclab", "train", TOY_PATH, "--data", str(data), "--out", str(run),
+    command = TOY_VOCLAB + ["train", "toy", "--data", str(data), "--out", str(run),
                "--steps", "100000", "--ckpt-every", "100000", "--log-every", "1", "--val-every", "1000000",
                "--no-tensorboard"]
     process = subprocess.Popen(command, cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
@@ -631,7 +635,7 @@ def _ddp_worker(rank: int, world_size: int, port: int, data: str, out: str, resu
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    MODELS["toy"] = "toy_vocoder"
+    register_model("toy", "toy_vocoder")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = train("toy", load_config("toy", None, ["batch_size=4"]), data, out, steps=3, log_every=1,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import toy_vocoder
 from torch.nn.utils import parametrize
 from toy_vocoder import make_clips
 
@@ -20,7 +21,7 @@ from voclab.errors import (
     ShapeError,
     UnsupportedFormatError,
 )
-from voclab.models import MODELS
+from voclab.models import MODELS, register_model
 from voclab.spectral import MelConfig, mel_spectrogram
 from voclab.train import train
 from voclab.vocode import read_mel, save_mel, vocode
@@ -32,11 +33,13 @@ HIFIGAN_MEL = MelConfig.preset("hifigan")
 def run(tmp_path_factory):
     """A toy checkpoint trained 2 steps on HiFi-GAN's mel (the toy model stays registered)."""
     root = tmp_path_factory.mktemp("vocode")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(MODELS, "toy", "toy_vocoder")
+    register_model("toy", toy_vocoder)
+    try:
         make_clips(root / "data", n=4)
         train("toy", None, root / "data", root / "run", steps=2, tensorboard=False, progress=False)
         yield root / "run"
+    finally:
+        MODELS.pop("toy", None)
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ removal for inference), two networks with their own optimizers and
 step-based schedulers, an ``autocast`` factory, DDP-wrapped modules called twice before one
 backward, and a random draw inside ``train_step`` (so resuming must restore the RNG).
 
-Tests register it with ``monkeypatch.setitem(voclab.models.MODELS, "toy", "toy_vocoder")``;
-subprocesses use its module path ``tests.toy_vocoder``.
+Tests register it as a user registers a model of their own,
+``voclab.models.register_model("toy", toy_vocoder)`` (voclab never imports a model by the name
+a checkpoint gives); subprocesses do the same before they call ``voclab.cli.main``.
 """
 
 from __future__ import annotations

@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a reference vocoder (resumable; DDP under torchrun)",
         description="Train a reference vocoder. Multi-GPU: torchrun --nproc_per_node N -m voclab train ...",
     )
-    tr.add_argument("model", metavar="MODEL", help="hifigan, melgan, wavenet (or a module path of your own model)")
+    tr.add_argument("model", metavar="MODEL", help="hifigan, melgan, wavenet (or a model registered in Python with "
+                         "voclab.models.register_model, in a script that then calls voclab.cli.main)")
     tr.add_argument("--config", metavar="NAME_OR_FILE",
                     help="a shipped config (e.g. hifigan_v1) or a JSON file; default: the model's defaults "
                          "(or, with --resume, the run's saved config)")

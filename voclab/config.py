@@ -4,8 +4,9 @@ Every reference vocoder keeps its hyper-parameters in one ``@dataclass Config`` 
 file (``voclab/models/hifigan.py`` ...). This module turns what a user types into such a
 config, and is the one place that does:
 
-* :func:`resolve_model` — ``"hifigan"`` (or the dotted path of your own model module) to the
-  model module, checked against the protocol of :mod:`voclab.models`;
+* :func:`resolve_model` — ``"hifigan"`` (or a model registered with
+  :func:`voclab.models.register_model`) to the model module, checked against the protocol of
+  :mod:`voclab.models`; a name is never imported;
 * :func:`load_config` — a config shipped in ``voclab/configs/`` (by name) or any JSON file,
   plus ``--set key=value`` overrides, checked by the model's ``Config``;
 * :func:`build_config`, :func:`config_to_dict` — a config from and to plain JSON values (what
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import json
 from pathlib import Path
 from types import ModuleType
@@ -51,11 +51,12 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
 def resolve_model(name: str) -> ModuleType:
-    """The model module for a name used on the command line.
+    """The model module for a name used on the command line, in a config file or in a checkpoint.
 
-    A name from :data:`voclab.models.MODELS` (``"hifigan"``, ``"melgan"``), or the dotted
-    import path of your own module that implements the same protocol
-    (``voclab train mypackage.myvocoder ...``).
+    A name from :data:`voclab.models.MODELS`: voclab's own (``"hifigan"``, ``"melgan"``,
+    ``"wavenet"``) or one given to :func:`voclab.models.register_model`. A name is looked
+    up, never imported: a checkpoint's ``model`` entry must not run the code of a package
+    that happens to carry that name.
 
     Notebook: 06_melgan, 07_hifigan.
 
@@ -70,20 +71,12 @@ def resolve_model(name: str) -> ModuleType:
     Raises
     ------
     voclab.errors.ConfigError
-        Unknown name, or a module that lacks part of the protocol.
+        Unknown name (the message lists the known models), or a module that lacks part
+        of the protocol.
     """
-    from .models import MODELS, get_model
+    from .models import get_model
 
-    if name not in MODELS and "." in name:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as err:
-            raise ConfigError(
-                f"No model {name!r}: it is not one of {', '.join(sorted(MODELS))} and importing it "
-                f"failed ({err})."
-            ) from None
-    else:
-        module = get_model(name)
+    module = get_model(name)
     missing = [attribute for attribute in PROTOCOL if not hasattr(module, attribute)]
     if missing:
         raise ConfigError(
@@ -240,7 +233,7 @@ def load_config(model_name: str, name_or_file: str | Path | None = None, overrid
     Parameters
     ----------
     model_name : str
-        ``"hifigan"``, ``"melgan"`` or a module path (see :func:`resolve_model`).
+        ``"hifigan"``, ``"melgan"``, ``"wavenet"`` or a registered model (see :func:`resolve_model`).
     name_or_file : str or Path, optional
         A shipped config name (``"hifigan_v1"``: ``voclab/configs/hifigan_v1.json``) or a
         path to a JSON file; ``None`` for the ``Config`` defaults.

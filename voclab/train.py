@@ -642,7 +642,7 @@ def train(
     Parameters
     ----------
     model_name : str
-        ``"hifigan"``, ``"melgan"``, ``"wavenet"`` or a module path (:func:`voclab.config.resolve_model`).
+        ``"hifigan"``, ``"melgan"``, ``"wavenet"`` or a registered model (:func:`voclab.models.register_model`).
     cfg : the model's Config or None
         From :func:`voclab.config.load_config`. ``None``: the model's defaults, or the saved
         config when resuming. A resumed run refuses a config that differs from its saved one.

@@ -30,7 +30,10 @@ base classes):
     when a model does not say otherwise. HiFi-GAN's is its full-band loss mel.
 
 :data:`MODELS` maps the names used on the command line (``voclab train hifigan``) to
-these modules; :func:`get_model` gives a clear error for an unknown name.
+these modules; :func:`get_model` gives a clear error for an unknown name. A model of your
+own joins them with :func:`register_model`, in Python: a name in a checkpoint or a config
+file is only ever looked up here, never imported (a checkpoint beside a package of the same
+name would otherwise run that package's code).
 
 Notebook: 06_melgan, 07_hifigan (and 03_wavenet).
 """
@@ -43,8 +46,8 @@ from types import ModuleType
 
 from ..errors import ConfigError
 
-#: command-line name -> module path
-MODELS: dict[str, str] = {
+#: command-line name -> module path (voclab's own, imported when first used) or a registered module
+MODELS: dict[str, str | ModuleType] = {
     "hifigan": "voclab.models.hifigan",
     "melgan": "voclab.models.melgan",
     "wavenet": "voclab.models.wavenet",
@@ -53,6 +56,11 @@ MODELS: dict[str, str] = {
 
 def get_model(name: str) -> ModuleType:
     """Import and return the model module called ``name`` on the command line.
+
+    Only names in :data:`MODELS` are known: voclab's own and those given to
+    :func:`register_model`.
+
+    Notebook: 06_melgan, 07_hifigan.
 
     Parameters
     ----------
@@ -68,11 +76,74 @@ def get_model(name: str) -> ModuleType:
     Raises
     ------
     voclab.errors.ConfigError
-        Unknown name; the message lists the known models.
+        Unknown name; the message lists the known models and how to register one.
     """
-    if name not in MODELS:
-        raise ConfigError(f"No model {name!r}. Known models: {', '.join(sorted(MODELS))}.")
-    return importlib.import_module(MODELS[name])
+    if not isinstance(name, str) or name not in MODELS:
+        raise ConfigError(
+            f"No model {name!r}. Known models: {', '.join(sorted(MODELS))}. A model of your own must be "
+            "registered first, in Python: voclab.models.register_model(name, module)."
+        )
+    entry = MODELS[name]
+    return entry if isinstance(entry, ModuleType) else importlib.import_module(entry)
+
+
+def register_model(name: str, module: ModuleType | str, *, replace: bool = False) -> ModuleType:
+    """Make a model module of your own known by ``name`` (to :func:`voclab.train.train`, checkpoints, ``vocode``).
+
+    Model names are looked up in :data:`MODELS` only, never imported: a checkpoint's
+    ``model`` entry is data, and importing whatever it names would run the code of any
+    package of that name on the import path (a notebook's working folder is on it). So a
+    model that is not voclab's own is registered explicitly, in the process that trains
+    or loads it; for the command line, a small script does it::
+
+        import sys, voclab.cli, voclab.models, myvocoder
+        voclab.models.register_model("myvocoder", myvocoder)
+        sys.exit(voclab.cli.main())     # python train_mine.py train myvocoder --data ... --out ...
+
+    Notebook: 06_melgan, 07_hifigan.
+
+    Parameters
+    ----------
+    name : str
+        The name used by ``train(name, ...)``, ``voclab train NAME`` and saved in checkpoints.
+    module : ModuleType or str
+        The module (or its import path, imported now) with the protocol of :mod:`voclab.models`.
+    replace : bool
+        Allow ``name`` to point to another module than the one registered under it.
+
+    Returns
+    -------
+    module : ModuleType
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        An empty name, a name already taken by another module, or a module that lacks
+        part of the protocol.
+
+    Examples
+    --------
+    >>> import voclab.models, myvocoder                       # doctest: +SKIP
+    >>> voclab.models.register_model("myvocoder", myvocoder)  # doctest: +SKIP
+    """
+    from ..config import PROTOCOL
+
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"register_model needs a non-empty name (got {name!r}).")
+    if isinstance(module, str):
+        module = importlib.import_module(module)  # the caller names it: an explicit import
+    current = MODELS.get(name)
+    if current is not None and not replace:
+        current_name = current if isinstance(current, str) else current.__name__
+        if current_name != module.__name__:
+            raise ConfigError(f"The model name {name!r} is already registered for {current_name}; pick another "
+                              "name, or pass replace=True.")
+    missing = [attribute for attribute in PROTOCOL if not hasattr(module, attribute)]
+    if missing:
+        raise ConfigError(f"{module.__name__} is not a voclab model module: it lacks {', '.join(missing)} "
+                          "(see the protocol in voclab.models).")
+    MODELS[name] = module
+    return module
 
 
 def remove_weight_norm(module):

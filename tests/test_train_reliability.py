@@ -1,0 +1,131 @@
+"""Training that cannot go quietly wrong: resume from the saved config, one trainer per run
+folder, model names from voclab's registry only, and every config value checked up front.
+
+Issue 9, §3 items 1, 2, 3 and 7. The toy vocoder (tests/toy_vocoder.py) keeps each test to
+a few seconds on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import toy_vocoder
+from toy_vocoder import make_clips
+
+from voclab import cli
+from voclab.checkpoint import FORMAT, load_checkpoint, read_checkpoint
+from voclab.config import load_config, resolve_model
+from voclab.errors import CheckpointError, ConfigError, TrainingError
+from voclab.models import MODELS, register_model
+from voclab.spectral import MelConfig
+from voclab.train import train
+
+REPO = Path(__file__).resolve().parents[1]
+QUIET = {"tensorboard": False, "progress": False}
+#: ``voclab`` in a subprocess, with the toy model registered the way a user registers their own
+TOY_VOCLAB = [sys.executable, "-c", ("import sys, toy_vocoder, voclab.models, voclab.cli; "
+                                     "voclab.models.register_model('toy', toy_vocoder); "
+                                     "sys.exit(voclab.cli.main(sys.argv[1:]))")]
+
+
+@pytest.fixture
+def toy():
+    register_model("toy", toy_vocoder)
+    yield "toy"
+    MODELS.pop("toy", None)
+
+
+@pytest.fixture
+def data(tmp_path):
+    make_clips(tmp_path / "data")
+    return tmp_path / "data"
+
+
+def subprocess_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), str(REPO / "tests"), env.get("PYTHONPATH")]))
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def train_rows(run: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    return [row for row in rows if row["type"] == "train"]
+
+
+# --------------------------------------------------------------------------- 3. model names from the registry only
+
+
+def make_evil_package(folder: Path) -> Path:
+    """A package whose import leaves a marker file; returns the marker's path."""
+    marker = folder / "imported"
+    (folder / "evil").mkdir()
+    (folder / "evil" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (folder / "evil" / "model.py").write_text("")
+    return marker
+
+
+def save_evil_checkpoint(path: Path) -> Path:
+    torch.save({"format": FORMAT, "model": "evil.model", "config": {}, "mel": MelConfig.preset("hifigan").to_dict(),
+                "step": 1, "epoch": 0, "modules": {"generator": {}}}, path)
+    return path
+
+
+def test_a_checkpoint_never_imports_the_module_it_names(tmp_path, monkeypatch):
+    marker = make_evil_package(tmp_path)
+    checkpoint = save_evil_checkpoint(tmp_path / "step_00000001.pt")
+    monkeypatch.syspath_prepend(str(tmp_path))  # as a notebook's working folder is
+    with pytest.raises((CheckpointError, ConfigError)) as refused:
+        load_checkpoint(checkpoint)
+    assert not marker.exists(), "loading a checkpoint imported the module it names"
+    message = str(refused.value)
+    assert "'evil.model'" in message and "hifigan, melgan, wavenet" in message and "register_model" in message
+    with pytest.raises(ConfigError, match="Known models"):
+        load_config("evil.model")
+    assert not marker.exists()
+    monkeypatch.delitem(sys.modules, "evil", raising=False)
+
+
+def test_voclab_vocode_never_imports_the_module_a_checkpoint_names(tmp_path):
+    marker = make_evil_package(tmp_path)
+    save_evil_checkpoint(tmp_path / "evil.pt")
+    sf.write(tmp_path / "in.wav", np.zeros(2048, np.float32), 22050)
+    env = subprocess_env()
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run([sys.executable, "-m", "voclab", "vocode", "evil.pt", "in.wav", "-o", "out"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert not marker.exists(), "voclab vocode imported the module a checkpoint names"
+    assert result.returncode == 2 and "Known models" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_own_models_are_registered_in_python():
+    import json as not_a_model
+
+    with pytest.raises(ConfigError, match="register_model"):
+        resolve_model("toy2")
+    try:
+        assert register_model("toy2", toy_vocoder) is toy_vocoder
+        assert resolve_model("toy2") is toy_vocoder
+        register_model("toy2", toy_vocoder)  # the same module again: fine
+        with pytest.raises(ConfigError, match="already"):
+            register_model("hifigan", toy_vocoder)
+        with pytest.raises(ConfigError, match="lacks Config"):
+            register_model("json", not_a_model)
+        assert "json" not in MODELS
+    finally:
+        MODELS.pop("toy2", None)
+
+
