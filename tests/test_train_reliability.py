@@ -129,3 +129,83 @@ def test_own_models_are_registered_in_python():
         MODELS.pop("toy2", None)
 
 
+# --------------------------------------------------------------------------- 7. every value checked before any work
+
+
+def read_only_folder(path: Path):
+    """Make ``path`` unwritable; return how to undo it, or None when this cannot be done here.
+
+    Root ignores permissions, so as root the folder is made immutable (chattr +i) as well.
+    """
+    path.mkdir()
+    os.chmod(path, 0o555)
+    immutable = getattr(os, "geteuid", lambda: 1)() == 0 and shutil.which("chattr") is not None \
+        and subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode == 0
+
+    def undo():
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
+        os.chmod(path, 0o755)
+
+    try:
+        (path / "probe").touch()
+    except OSError:
+        return undo
+    (path / "probe").unlink()
+    undo()
+    return None
+
+
+BAD_VALUES = [  # (model, arguments, the field the message must name)
+    ("hifigan", ["--batch-size", "0"], "batch_size"),
+    ("toy", ["--batch-size", "0"], "batch_size"),
+    ("toy", ["--batch-size", "-2"], "batch_size"),
+    ("toy", ["--set", "batch_size=two"], "batch_size"),
+    ("toy", ["--set", "channels=2.5"], "channels"),
+    ("toy", ["--set", "learning_rate=-1"], "learning_rate"),
+    ("toy", ["--set", "learning_rate=NaN"], "learning_rate"),
+    ("toy", ["--device", "tpu"], "device"),
+    ("toy", ["--device", "cuda:x"], "device"),
+    ("toy", ["--steps", "0"], "steps"),
+    ("toy", ["--steps", "-5"], "steps"),
+    ("toy", ["--out", "FILE"], "--out"),
+    ("toy", ["--out", "READ_ONLY"], "--out"),
+    ("hifigan", ["--set", "upsample_initial_channel=0"], "upsample_initial_channel"),
+    ("hifigan", ["--set", "resblock_kernel_sizes=[]", "--set", "resblock_dilation_sizes=[]"], "resblock_kernel_sizes"),
+    ("hifigan", ["--set", "adam_b1=1"], "adam_b1"),
+    ("melgan", ["--set", "num_D=0"], "num_D"),
+]
+
+
+@pytest.mark.parametrize("model, extra, field", BAD_VALUES, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_values_are_one_clear_error_before_any_work(toy, data, tmp_path, capsys, model, extra, field):
+    run = tmp_path / "run"
+    extra = list(extra)
+    if "FILE" in extra:
+        run.write_text("not a folder")
+        extra[extra.index("FILE")] = str(run)
+    undo = None
+    if "READ_ONLY" in extra:
+        undo = read_only_folder(run)
+        if undo is None:
+            pytest.skip("cannot make a folder read-only here")
+        extra[extra.index("READ_ONLY")] = str(run)
+    small = ["--set", "segment_size=2048", "--batch-size", "2"] if model != "toy" else []
+    try:
+        code = cli.main(["train", model, "--data", str(data), "--out", str(run), "--steps", "1", "--no-tensorboard",
+                         *small, *extra])
+    finally:
+        if undo is not None:
+            undo()
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("voclab: ") and err.count("\n") == 1, err
+    assert field in err.split("voclab: ", 1)[1], err
+    assert not run.is_dir() or not any(run.iterdir()), "the run folder was written to"
+
+
+def test_a_config_object_given_to_train_is_checked_too(toy, data, tmp_path):
+    cfg = load_config(toy)
+    cfg.learning_rate = -1.0  # set after the Config was made: train() checks it again
+    with pytest.raises(ConfigError, match="learning_rate"):
+        train(toy, cfg, data, tmp_path / "run", steps=1, **QUIET)
+    assert not (tmp_path / "run").exists()

@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(--set batch_size=8 --set mel.fmax=null)")
     tr.add_argument("--data", metavar="DIR", required=True, help="folder of audio, or one made by voclab prepare")
     tr.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder: log, samples, checkpoints")
-    tr.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    tr.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     tr.add_argument("--steps", type=int, metavar="N", help="train until this global step (default with --resume: the run's target)")
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in RUN_DIR")
     tr.add_argument("--init-official", nargs="+", metavar="FILE",

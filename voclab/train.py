@@ -39,10 +39,12 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import numbers
 import os
 import random
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -68,7 +70,7 @@ from .checkpoint import (
     set_rng_state,
     unwrap,
 )
-from .config import build_config, config_to_dict, mel_config_of, resolve_model
+from .config import build_config, config_to_dict, mel_config_of, resolve_device, resolve_model, validate_config
 from .datasets import AudioSegments, clip_name, load_clip_for_validation, pair_mels, split_files
 from .errors import CheckpointError, ConfigError, TrainingError, VoclabError
 from .metrics import log_mel_l1
@@ -103,14 +105,7 @@ class _Dist:
 
 def _setup_device(device: str | torch.device) -> tuple[_Dist, torch.device]:
     """The device, and DDP when torchrun set RANK/WORLD_SIZE/LOCAL_RANK."""
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"--device {device} asks for a GPU but torch {torch.__version__} sees none "
-            "(no GPU here, or a CPU-only build of torch). Use --device cpu."
-        )
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device must be 'cpu' or 'cuda' (got {str(device)!r}).")
+    device = resolve_device(device)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return _Dist(), device
@@ -329,6 +324,21 @@ class _Position:
     epoch: int = 0
     epoch_step: int = 0  # batches of the current epoch already trained on
     best_val: float | None = None
+
+
+def _check_out_dir(out_dir: Path) -> Path:
+    """``--out``: a folder (made if missing) in which this process can write, checked before any work."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a folder: pass the run folder to create (or to resume), "
+                          "e.g. --out runs/my_run.")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):  # permissions alone would not tell (root, read-only mounts)
+            pass
+    except OSError as err:
+        raise ConfigError(f"--out {out_dir}: cannot write there ({err.strerror or err}). Choose a folder you can "
+                          "write to.") from None
+    return out_dir
 
 
 def _check_resume_config(module, model_name, cfg, state: dict, path: Path):
@@ -654,7 +664,7 @@ def train(
     steps : int, optional
         Train until the global step reaches this number (a total, not "this many more").
         ``None`` when resuming: the target of the original run.
-    device : {"cpu", "cuda"}
+    device : {"cpu", "cuda", "cuda:N", "mps"}
     resume : bool
         Continue from the latest checkpoint in ``out_dir`` (a new run if there is none):
         same step, weights, optimizer and scheduler states, random states and data order.
@@ -698,8 +708,11 @@ def train(
 
     Raises
     ------
-    voclab.errors.ConfigError, voclab.errors.DataError, voclab.errors.CheckpointError,
-    voclab.errors.TrainingError
+    voclab.errors.ConfigError
+        Before any work: a config value of the wrong type or out of range
+        (:func:`voclab.config.validate_config`), ``steps`` < 1, an unknown or missing device,
+        an ``out_dir`` that is a file or cannot be written to.
+    voclab.errors.DataError, voclab.errors.CheckpointError, voclab.errors.TrainingError
 
     Examples
     --------
@@ -707,13 +720,21 @@ def train(
     >>> run = train("hifigan", cfg, "data/speech", "runs/v2", steps=200)     # doctest: +SKIP
     >>> run.generator                                                        # doctest: +SKIP
     """
+    # every value is checked before the run folder, the data or a network is touched
     module = resolve_model(model_name)
     for name, value in (("log_every", log_every), ("val_every", val_every), ("ckpt_every", ckpt_every)):
         if value < 1:
             raise ConfigError(f"{name} must be at least 1 step (got {value}).")
+    if steps is not None and not (isinstance(steps, numbers.Integral) and not isinstance(steps, bool) and steps >= 1):
+        raise ConfigError(f"steps (--steps) is the global step to train until: a whole number of at least 1 "
+                          f"(got {steps!r}).")
+    if cfg is not None:
+        validate_config(model_name, cfg)
+    resolve_device(device)
+    out_dir = _check_out_dir(Path(out_dir))
     dist_info, device = _setup_device(device)
     try:
-        return _train(module, model_name, cfg, Path(data_dir), Path(out_dir), dist_info, device,
+        return _train(module, model_name, cfg, Path(data_dir), out_dir, dist_info, device,
                       steps=steps, resume=resume, init_official=init_official, mels_dir=mels_dir, bf16=bf16,
                       compile=compile, log_every=log_every, val_every=val_every, ckpt_every=ckpt_every,
                       keep_last=keep_last, seed=seed, num_workers=num_workers, val_clips=val_clips,
