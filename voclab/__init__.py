@@ -11,6 +11,7 @@ module                      notebook
 ``voclab.metrics``          01 - spectral convergence, log-spectral and mel distances
 ``voclab.receptive_field``  02 - causal padding, dilated stacks, receptive fields
 ``voclab.display``          all - plots and the listening grid
+``voclab.threads``          all - how many CPU threads, decided once on import
 ``voclab.data``             all - shipped clips, mini-NSynth, test signals
 ``voclab.checks``           all - ``voclab.check``: the exercise checks
 ``voclab.models``           03, 06, 07 - reference vocoders (WaveNet, MelGAN, HiFi-GAN V1/V2/V3)
@@ -23,9 +24,12 @@ module                      notebook
 ==========================  ==========================================================
 """
 
-from . import errors
+from . import errors, threads
 from .errors import VoclabError
 from .tiers import by_tier, current_tier
+
+# before anything imports torch: how many threads, and that idle ones sleep (see voclab.threads)
+threads.configure()
 
 __version__ = "0.1.0"
 

@@ -13,6 +13,7 @@ Notebook: 01_phase_and_griffin_lim.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch
 
 from .errors import ConfigError, ShapeError
 from .spectral import FramedSTFT, as_input_kind, as_tensor, frame_settings
+from .threads import limit_threads, threads_for
 
 __all__ = ["griffin_lim", "initial_phase"]
 
@@ -168,7 +170,9 @@ def griffin_lim(
     norm = torch.linalg.vector_norm(target, dim=(-2, -1)).clamp(min=1e-12)
     history = []
 
-    with torch.inference_mode():
+    # a few seconds of audio is too little work per call to share among threads (voclab.threads)
+    few_threads = limit_threads(threads_for(S.numel())) if S.device.type == "cpu" else contextlib.nullcontext()
+    with torch.inference_mode(), few_threads:
         angles = torch.polar(torch.ones_like(target), phase)  # e^{iφ}
         rebuilt = torch.zeros_like(angles)
         keep = momentum / (1 + momentum)
