@@ -1,102 +1,87 @@
 """Benchmark: voclab.phase.griffin_lim against librosa.griffinlim on the same magnitude.
 
-5 s of real speech at 22.05 kHz, n_fft 1024, hop 256, 32 iterations, momentum 0.99,
-2 threads. Median wall time of several runs (one random start each) after a warm-up, for
-both, measured in this run; prints both times, the speed ratio and both spectral
-convergences (mean over the same runs, since the libraries draw different random starts).
+5 s of real speech at 22.05 kHz, n_fft 1024, hop 256, 32 iterations, momentum 0.99, with
+voclab's default thread policy (``voclab.threads``; ``--threads N`` sets ``VOCLAB_THREADS``).
+Two phases: the machine as it is ("quiet"), then with a spinning process pinned to one core
+("contended"). In each, the two libraries take turns run by run (one random start each, after
+a warm-up); prints the median times, the speed ratio and both spectral convergences (mean over
+the same seeds, since the libraries draw different random starts).
 
-    python benchmarks/griffin_lim.py [--runs 7] [--device cpu|cuda]
+    python benchmarks/griffin_lim.py [--runs 7] [--threads N] [--device cpu|cuda]
 
-Target (issue 2): voclab at least 2x faster than librosa, spectral convergence within
-5 % of librosa's.
+Targets (issues 2 and 9): voclab at least 2x faster than librosa quiet and 1.5x contended,
+spectral convergence within 5 % of librosa's.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-os.environ.setdefault("MKL_NUM_THREADS", "2")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
-os.environ.setdefault("NUMBA_NUM_THREADS", "2")
-
 import argparse
+import os
 import platform
 import statistics
-import time
 
-import librosa
-import numpy as np
-import torch
-
-from voclab.data import load_clip
-from voclab.metrics import spectral_convergence
-from voclab.phase import griffin_lim
-from voclab.spectral import stft
-
-SR, N_FFT, HOP, N_ITER, MOMENTUM, SECONDS = 22050, 1024, 256, 32, 0.99, 5.0
-
-
-def five_seconds_of_speech(name: str) -> np.ndarray:
-    y, _ = load_clip(name, sr=SR)
-    n = int(SECONDS * SR)
-    while len(y) < n:  # loop a short clip rather than pad with silence
-        y = np.concatenate([y, y])
-    return y[:n]
-
-
-def timed_runs(fn, runs: int) -> tuple[float, list]:
-    """Median wall time of ``fn(seed)`` over seeds 1..runs, after a warm-up call with seed 0."""
-    fn(0)  # warm-up (FFT plans, numba, caches)
-    times, results = [], []
-    for seed in range(1, runs + 1):
-        start = time.perf_counter()
-        result = fn(seed)
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-        results.append(result.cpu().numpy() if isinstance(result, torch.Tensor) else result)
-    return statistics.median(times), results
-
-
-def sc_of(y: np.ndarray, magnitude: np.ndarray) -> float:
-    rebuilt = np.abs(stft(np.asarray(y, dtype=np.float32), n_fft=N_FFT, hop_length=HOP))
-    return spectral_convergence(magnitude, rebuilt[:, : magnitude.shape[1]])
+from contention import quiet_and_contended
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--threads", type=int, help="torch threads (default: voclab's policy)")
     parser.add_argument("--clip", default="librivox_austen_0890")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    if args.threads:
+        os.environ["VOCLAB_THREADS"] = str(args.threads)
 
-    y = five_seconds_of_speech(args.clip)
-    magnitude = np.abs(stft(y, n_fft=N_FFT, hop_length=HOP))  # (513, 431)
-    settings = dict(n_fft=N_FFT, hop_length=HOP, n_iter=N_ITER, momentum=MOMENTUM, length=len(y))
+    import voclab  # noqa: F401  (first: its thread policy applies before torch starts)
 
+    import librosa
+    import numpy as np
+    import torch
+
+    from voclab.data import load_clip
+    from voclab.metrics import spectral_convergence
+    from voclab.phase import griffin_lim
+    from voclab.spectral import stft
+
+    sr, n_fft, hop, n_iter, momentum, seconds = 22050, 1024, 256, 32, 0.99, 5.0
+    y, _ = load_clip(args.clip, sr=sr)
+    y = np.resize(y, int(seconds * sr))  # loop a short clip rather than pad with silence
+    magnitude = np.abs(stft(y, n_fft=n_fft, hop_length=hop))  # (513, 431)
+    settings = dict(n_fft=n_fft, hop_length=hop, n_iter=n_iter, momentum=momentum, length=len(y))
     voclab_input = torch.from_numpy(magnitude).to(args.device) if args.device == "cuda" else magnitude
-    t_voclab, ys_voclab = timed_runs(lambda seed: griffin_lim(voclab_input, seed=seed, **settings), args.runs)
-    t_librosa, ys_librosa = timed_runs(
-        lambda seed: librosa.griffinlim(magnitude, random_state=seed, **settings), args.runs
-    )
-    # the random starting phases differ between the libraries: compare the mean over the seeds
-    sc_voclab = statistics.mean(sc_of(y, magnitude) for y in ys_voclab)
-    sc_librosa = statistics.mean(sc_of(y, magnitude) for y in ys_librosa)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__} ({torch.get_num_threads()} threads), librosa {librosa.__version__}, "
-          f"device {args.device}")
-    print(f"input: {args.clip}, {SECONDS:.0f} s at {SR} Hz -> magnitude {magnitude.shape}; "
-          f"n_fft {N_FFT}, hop {HOP}, {N_ITER} iterations, momentum {MOMENTUM}; "
-          f"median time and mean spectral convergence over {args.runs} seeds")
-    print(f"{'':<22}{'time (ms)':>12}{'spectral conv.':>16}")
-    print(f"{'librosa.griffinlim':<22}{t_librosa * 1e3:>12.1f}{sc_librosa:>16.4f}")
-    print(f"{'voclab griffin_lim':<22}{t_voclab * 1e3:>12.1f}{sc_voclab:>16.4f}")
-    print(f"speed ratio (librosa / voclab): {t_librosa / t_voclab:.2f}x   target >= 2x")
-    print(f"spectral convergence, voclab relative to librosa: {sc_voclab / sc_librosa - 1:+.1%}   "
-          "target within 5 % (or better)")
+    def voclab_gl(seed):
+        out = griffin_lim(voclab_input, seed=seed, **settings)
+        return out.cpu().numpy() if isinstance(out, torch.Tensor) else out
+
+    contenders = {"librosa.griffinlim": lambda seed: librosa.griffinlim(magnitude, random_state=seed, **settings),
+                  "voclab griffin_lim": voclab_gl}
+    sync = torch.cuda.synchronize if args.device == "cuda" else None
+    phases = quiet_and_contended(contenders, args.runs, synchronize=sync)
+
+    def sc_of(audio):
+        rebuilt = np.abs(stft(np.asarray(audio, dtype=np.float32), n_fft=n_fft, hop_length=hop))
+        return spectral_convergence(magnitude, rebuilt[:, : magnitude.shape[1]])
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads, OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}), librosa {librosa.__version__}, device {args.device}")
+    print(f"input: {args.clip}, {seconds:.0f} s at {sr} Hz -> magnitude {magnitude.shape}; n_fft {n_fft}, "
+          f"hop {hop}, {n_iter} iterations, momentum {momentum}; median time and mean spectral "
+          f"convergence over {args.runs} seeds, the two interleaved")
+    for phase, (load, results) in phases.items():
+        print(f"\n{phase} ({load})")
+        print(f"{'':<22}{'time (ms)':>12}{'spectral conv.':>16}")
+        scs = {}
+        for name, (median, outputs) in results.items():
+            scs[name] = statistics.mean(sc_of(out) for out in outputs)
+            print(f"{name:<22}{median * 1e3:>12.1f}{scs[name]:>16.4f}")
+        ratio = results["librosa.griffinlim"][0] / results["voclab griffin_lim"][0]
+        target = 2.0 if phase == "quiet" else 1.5
+        print(f"speed ratio (librosa / voclab): {ratio:.2f}x   target >= {target}x")
+        print(f"spectral convergence, voclab relative to librosa: "
+              f"{scs['voclab griffin_lim'] / scs['librosa.griffinlim'] - 1:+.1%}   target within 5 % (or better)")
 
 
 if __name__ == "__main__":
