@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import os
 import re
@@ -207,3 +208,38 @@ def test_the_checks_cover_the_main_functions():
     for qualified in ("audio.load", "audio.save", "spectral.stft", "spectral.mel_spectrogram",
                       "phase.griffin_lim", "metrics.spectral_convergence", "display.listening_grid"):
         assert qualified in covered
+
+
+# --------------------------------------------------------------------------- a wheel install
+
+
+def test_every_package_is_listed_for_the_wheel():
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "voclab").rglob("__init__.py")}
+    assert on_disk <= listed, f"add {sorted(on_disk - listed)} to [tool.setuptools] packages in pyproject.toml"
+
+
+def test_a_wheel_install_finds_the_shipped_data(tmp_path):
+    """``pip install .`` (not ``-e``): the clips travel inside the wheel, and voclab finds them."""
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    built = subprocess.run([*pip, "wheel", str(REPO), "--no-deps", *isolation, "-w", str(tmp_path / "wheel")],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = (tmp_path / "wheel").glob("voclab-*.whl")
+    target = tmp_path / "site"
+    installed = subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)],
+                               capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+
+    code = ("import voclab, voclab.data as d; print(voclab.__file__); print(d.data_dir()); "
+            "assert d.verify_data() == [], d.verify_data(); y, sr = d.load_clip('arctic_a0009'); print(len(y), sr)")
+    env = {k: v for k, v in os.environ.items() if k != "VOCLAB_DATA"}
+    env["PYTHONPATH"] = str(target)  # ahead of the editable install of this checkout
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    package, data, clip = run.stdout.split("\n")[:3]
+    assert Path(package).is_relative_to(target)
+    assert Path(data) == target / "voclab" / "_data"
+    assert clip.split()[1] == "16000"

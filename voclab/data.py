@@ -65,9 +65,10 @@ _REBUILD_HINT = "Rebuild it with `python tools/build_data.py` (from a checkout o
 def data_dir() -> Path:
     """Return the folder that holds the shipped clips.
 
-    That is the ``data/`` folder next to the ``voclab`` package, unless the environment
-    variable ``VOCLAB_DATA`` names another folder (useful for tests, or for a read-only
-    install that keeps its data elsewhere).
+    That is ``voclab/_data`` in an installed wheel (``pip install .``), else the ``data/``
+    folder of the source checkout next to the ``voclab`` package (an editable install),
+    unless the environment variable ``VOCLAB_DATA`` names another folder (useful for tests,
+    or for an install that keeps its data elsewhere).
 
     Notebook: 01_phase_and_griffin_lim.
 
@@ -84,6 +85,9 @@ def data_dir() -> Path:
     override = os.environ.get("VOCLAB_DATA", "").strip()
     if override:
         return Path(override).expanduser().resolve()
+    packaged = Path(__file__).resolve().parent / "_data"
+    if (packaged / MANIFEST).is_file():
+        return packaged
     return Path(__file__).resolve().parent.parent / "data"
 
 
