@@ -65,6 +65,47 @@ def train_rows(run: Path) -> list[dict]:
     return [row for row in rows if row["type"] == "train"]
 
 
+# --------------------------------------------------------------------------- 1. --resume before the first checkpoint
+
+
+def test_resume_before_the_first_checkpoint_keeps_the_saved_config(toy, data, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "toy", "--data", str(data), "--out", str(run), "--no-tensorboard", "--log-every", "1"]
+    assert cli.main(args + ["--steps", "2", "--set", "channels=4", "--batch-size", "3"]) == 0
+    shutil.rmtree(run / "checkpoints")  # what a kill -9 before the first checkpoint leaves
+    capsys.readouterr()
+    assert cli.main(args + ["--steps", "2", "--resume"]) == 0
+    state = read_checkpoint(run)
+    assert (state["step"], state["config"]["channels"], state["config"]["batch_size"]) == (2, 4, 3)
+    out = capsys.readouterr().out
+    assert "no checkpoint" in out and "config.json" in out  # it says what it does
+    assert json.loads((run / "config.json").read_text())["channels"] == 4  # not overwritten with defaults
+    assert [r["step"] for r in train_rows(run)] == [1, 2]  # the killed run's rows went with its steps
+
+
+def test_resume_before_the_first_checkpoint_keeps_the_runs_target(toy, data, tmp_path):
+    run = tmp_path / "run"
+    train(toy, load_config(toy, None, ["channels=4"]), data, run, steps=2, **QUIET)
+    shutil.rmtree(run / "checkpoints")
+    summary = train(toy, None, data, run, resume=True, **QUIET)  # README's recovery command: no --steps
+    assert summary.step == 2 and read_checkpoint(run)["config"]["channels"] == 4
+
+
+def test_resume_with_nothing_to_resume_says_what_to_run(toy, data, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "toy", "--data", str(data), "--out", str(run), "--steps", "1", "--resume"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "nothing to resume" in err and "without --resume" in err and err.count("\n") == 1
+    assert not (run / "checkpoints").exists() and not (run / "config.json").exists()
+    # a run folder of another model is not resumed with this one
+    run.mkdir(exist_ok=True)
+    (run / "config.json").write_text(json.dumps({"model": "melgan", "batch_size": 2}))
+    assert cli.main(args) == 2
+    assert "'melgan' run" in capsys.readouterr().err
+    assert not (run / "checkpoints").exists()
+
+
 # --------------------------------------------------------------------------- 3. model names from the registry only
 
 

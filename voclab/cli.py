@@ -193,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder: log, samples, checkpoints")
     tr.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     tr.add_argument("--steps", type=int, metavar="N", help="train until this global step (default with --resume: the run's target)")
-    tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in RUN_DIR")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue from the latest checkpoint in RUN_DIR (before the first one: start again "
+                         "from RUN_DIR/config.json, the run's own config)")
     tr.add_argument("--init-official", nargs="+", metavar="FILE",
                     help="hifigan: start from an official jik876/hifi-gan run, g_XXXXXXXX [do_XXXXXXXX]; with the "
                          "do_ file, its discriminators, optimizers and step too (--steps counts on from that step)")

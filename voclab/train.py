@@ -5,10 +5,11 @@ config, the networks, the losses and one ``train_step``. Its config comes from
 :mod:`voclab.config`, its data from :mod:`voclab.datasets`. :func:`train` does the rest, in
 the order a reader meets it below:
 
-1. **Set-up** — a new run, a resumed one (the latest checkpoint in the run folder), or one
-   that continues an official HiFi-GAN run (``init_official``); the data (random segments of
-   any folder of audio, with mels made with the run's :class:`~voclab.spectral.MelConfig` or
-   given by an acoustic model, ``mels_dir``); the networks, optimizers and schedulers.
+1. **Set-up** — a new run, a resumed one (the latest checkpoint in the run folder; before the
+   first one, its ``config.json``), or one that continues an official HiFi-GAN run
+   (``init_official``); the data (random segments of any folder of audio, with mels made with
+   the run's :class:`~voclab.spectral.MelConfig` or given by an acoustic model, ``mels_dir``);
+   the networks, optimizers and schedulers.
 2. **The step** — ``train_step`` on each batch; every scheduler steps once per optimizer
    step, so the learning rate depends on the step alone, never on the size of the folder.
 3. **Logging** — a one-line progress display, ``RUN_DIR/log.jsonl`` (and TensorBoard when
@@ -24,7 +25,7 @@ the step counter counts optimizer steps, the same number on every rank).
 
 Layout of a run folder::
 
-    RUN_DIR/config.json                  the model config and the mel settings of the run
+    RUN_DIR/config.json                  the model config, mel settings and plan (written before the data is read)
     RUN_DIR/log.jsonl                    one JSON object per line: train, val and event rows
     RUN_DIR/checkpoints/step_00001234.pt the last --keep-last ones, plus best.pt
     RUN_DIR/samples/reference/<clip>.wav the held-out clips as the model should make them
@@ -341,8 +342,12 @@ def _check_out_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def _check_resume_config(module, model_name, cfg, state: dict, path: Path):
-    saved = build_config(module, model_name, dict(state["config"]))
+#: The run's config as it started: model, config fields, ``_mel_settings`` and ``_train`` (the plan).
+RUN_CONFIG = "config.json"
+
+
+def _same_config(cfg, saved, out_dir: Path):
+    """The saved config of a resumed run; a config given as well must equal it."""
     if cfg is None:
         return saved
     ours, theirs = config_to_dict(cfg), config_to_dict(saved)
@@ -350,22 +355,60 @@ def _check_resume_config(module, model_name, cfg, state: dict, path: Path):
     if different:
         detail = ", ".join(f"{k}: run has {theirs.get(k)!r}, given {ours.get(k)!r}" for k in different)
         raise ConfigError(
-            f"--resume continues {path.parent.parent} with its saved config, but the config given differs "
+            f"--resume continues {out_dir} with its saved config, but the config given differs "
             f"({detail}). Drop --config/--set to use the saved one, or start a new run with another --out."
         )
     return cfg
 
 
+def _saved_run(out_dir: Path) -> dict | None:
+    """``RUN_DIR/config.json`` as the run wrote it at its start, or None when there is none."""
+    path = out_dir / RUN_CONFIG
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path} cannot be read ({err}), so --resume cannot rebuild the run's config. Restore "
+                          "the file, or start a new run with another --out.") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("model"), str):
+        raise ConfigError(f"{path} is not a voclab run config (no \"model\" entry). Restore the file, or start a new "
+                          "run with another --out.")
+    return saved
+
+
 def _starting_checkpoint(module, model_name: str, cfg, out_dir: Path, resume: bool, init_official):
-    """The checkpoint a run continues from (None: a new run) and the config it runs with."""
+    """Where a run starts: (checkpoint state or None, its path, the config, the saved plan).
+
+    ``--resume`` always rebuilds the run from what it saved: its latest checkpoint, or, when
+    it was stopped before its first one, the ``config.json`` written at its start — never
+    from the model's defaults.
+    """
     existing = list_checkpoints(out_dir / CHECKPOINT_DIR)
     if existing and not resume:
         raise TrainingError(
             f"{out_dir} already holds checkpoints up to step {existing[-1][0]}. Pass --resume "
             "(resume=True) to continue that run, or choose another --out; nothing was overwritten."
         )
+    if not existing and not resume:
+        return None, None, (cfg if cfg is not None else module.Config()), {}
     if not existing:
-        return None, None, (cfg if cfg is not None else module.Config())
+        saved = _saved_run(out_dir)
+        if saved is None:
+            raise TrainingError(
+                f"--resume: there is nothing to resume in {out_dir} (no checkpoint and no {RUN_CONFIG}). Start the "
+                f"run without --resume: voclab train {model_name} --data DIR --out {out_dir} --steps N "
+                "(in Python: resume=False)."
+            )
+        if saved["model"] != model_name:
+            raise ConfigError(f"{out_dir} is a {saved['model']!r} run; resume it with "
+                              f"`voclab train {saved['model']} ... --resume`.")
+        fields = {k: v for k, v in saved.items() if k != "model" and not k.startswith("_")}
+        cfg = _same_config(cfg, build_config(module, model_name, fields), out_dir)
+        if "_mel_settings" in saved:  # a preset that changed since the run started must not pass unseen
+            MelConfig.from_dict(dict(saved["_mel_settings"])).require_match(mel_config_of(cfg),
+                                                                             what=f"the run's {RUN_CONFIG}")
+        return None, None, cfg, dict(saved.get("_train") or {})
     path = existing[-1][1]
     if init_official:
         raise ConfigError(f"{out_dir} already holds a run (step {existing[-1][0]}): --init-official starts a new "
@@ -373,7 +416,21 @@ def _starting_checkpoint(module, model_name: str, cfg, out_dir: Path, resume: bo
     state = read_checkpoint(path)
     if state["model"] != model_name:
         raise CheckpointError(f"{path} is a {state['model']!r} run; resume it with `voclab train {state['model']}`.")
-    return state, path, _check_resume_config(module, model_name, cfg, state, path)
+    saved = build_config(module, model_name, dict(state["config"]))
+    return state, path, _same_config(cfg, saved, out_dir), dict(state.get("train", {}))
+
+
+def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig, plan: _Plan, world_size: int,
+                      init_official) -> None:
+    """``RUN_DIR/config.json``, written (atomically) before the data is read: what --resume rebuilds the run from."""
+    train_plan = {"steps": plan.steps, "seed": plan.seed, "normalize": plan.normalize, "world_size": world_size,
+                  **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
+                  **({"init_official": [str(f) for f in init_official]} if init_official else {})}
+    path = out_dir / RUN_CONFIG
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"model": model_name, **config_to_dict(cfg), "_mel_settings": mel.to_dict(),
+                               "_train": train_plan}, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _schedule_at(schedulers: dict, step: int) -> None:
@@ -507,7 +564,7 @@ class _Plan:
 def _plan(cfg, model_name: str, info: dict, dist_info: _Dist, device: torch.device, *, steps, seed, mels_dir,
           normalize, num_workers) -> _Plan:
     """Fill in what the caller left open: from the resumed run (``info``), else from the config and device."""
-    if info:  # a resumed run keeps its seed (its data order), its target and its mels
+    if info:  # a resumed run keeps its seed (its data order), its target, its mels and their normalisation
         if seed is not None and seed != info.get("seed", seed):
             warnings.warn(f"resuming with the run's seed {info['seed']} (not {seed}).", stacklevel=4)
         seed = info.get("seed", seed)
@@ -516,6 +573,7 @@ def _plan(cfg, model_name: str, info: dict, dist_info: _Dist, device: torch.devi
                           "training goes on, but the data order is not the one the run would have seen.", stacklevel=4)
         steps = steps if steps is not None else info.get("steps")
         mels_dir = mels_dir if mels_dir is not None else info.get("mels_dir")
+        normalize = normalize if normalize is not None else info.get("normalize")
     if steps is None:
         raise ConfigError("Pass steps (--steps N): the global step to train until.")
     for needed in ("batch_size", "segment_size"):
@@ -532,16 +590,13 @@ def _plan(cfg, model_name: str, info: dict, dist_info: _Dist, device: torch.devi
                  local_batch=cfg.batch_size // dist_info.world_size, num_workers=num_workers)
 
 
-def _open_run_folder(out_dir: Path, model_name: str, cfg, mel: MelConfig, clips: list, position: _Position,
-                     resumed: bool, tensorboard: bool, display: _Progress):
-    """config.json, log.jsonl, TensorBoard and the reference clips of a run folder (rank 0)."""
+def _open_run_folder(out_dir: Path, mel: MelConfig, clips: list, position: _Position, resumed: bool,
+                     tensorboard: bool, display: _Progress):
+    """log.jsonl, TensorBoard and the reference clips of a run folder (rank 0; config.json is written earlier)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stale = remove_stale_temporaries(out_dir / CHECKPOINT_DIR)
     if stale:
         display.note(f"removed {len(stale)} temporary file(s) of an interrupted save: {', '.join(p.name for p in stale)}")
-    (out_dir / "config.json").write_text(json.dumps(
-        {"model": model_name, **config_to_dict(cfg), "_mel_settings": mel.to_dict()}, indent=2) + "\n",
-        encoding="utf-8")
     # rows after the starting step belong to training that is redone (or to a run that never saved)
     log = _JsonlLog(out_dir / "log.jsonl", resume_step=position.step)
     writer = _tensorboard(out_dir / "tensorboard", purge_step=position.step + 1 if resumed else None) \
@@ -666,8 +721,10 @@ def train(
         ``None`` when resuming: the target of the original run.
     device : {"cpu", "cuda", "cuda:N", "mps"}
     resume : bool
-        Continue from the latest checkpoint in ``out_dir`` (a new run if there is none):
-        same step, weights, optimizer and scheduler states, random states and data order.
+        Continue from the latest checkpoint in ``out_dir``: same step, weights, optimizer and
+        scheduler states, random states and data order. A run stopped before its first
+        checkpoint starts again at step 0 with the config, target and seed of its
+        ``config.json``; a folder with neither is a :class:`~voclab.errors.TrainingError`.
     init_official : sequence of str or Path, optional
         Start from an official HiFi-GAN run: its ``g_XXXXXXXX`` file and, to continue that
         run (discriminators, optimizers, step), its ``do_XXXXXXXX`` file
@@ -754,14 +811,18 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     ckpt_dir = out_dir / CHECKPOINT_DIR
 
     # ---------------------------------------------------------------- set-up: where the run starts, and on what
-    state, state_path, cfg = _starting_checkpoint(module, model_name, cfg, out_dir, resume, init_official)
+    state, state_path, cfg, info = _starting_checkpoint(module, model_name, cfg, out_dir, resume, init_official)
+    from_saved_config = resume and state is None  # stopped before its first checkpoint: step 0, its own config
+    if from_saved_config and not init_official and info.get("init_official"):
+        init_official = info["init_official"]  # it started from official weights: so does its restart
     mel = mel_config_of(cfg)
     score_mel = module.validation_mel_config(cfg) if hasattr(module, "validation_mel_config") else mel
-    info = dict(state.get("train", {})) if state is not None else {}
     if state is not None:
         MelConfig.from_dict(dict(state["mel"])).require_match(mel, what="the resumed run's config")
     plan = _plan(cfg, model_name, info, dist_info, device, steps=steps, seed=seed, mels_dir=mels_dir,
                  normalize=normalize, num_workers=num_workers)
+    if is_main:  # before the data is read: a run killed at any moment from here on can be resumed
+        _write_run_config(out_dir, model_name, cfg, mel, plan, dist_info.world_size, init_official)
 
     # ---------------------------------------------------------------- data: random segments, whole validation clips
     train_files, val_files = split_files(data_dir, val_clips)
@@ -808,7 +869,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     display = _Progress(progress and is_main)
     log = writer = None
     if is_main:
-        log, writer = _open_run_folder(out_dir, model_name, cfg, mel, clips, position, state is not None,
+        log, writer = _open_run_folder(out_dir, mel, clips, position, state is not None or from_saved_config,
                                        tensorboard, display)
         log.write({"type": "event", "event": "resume" if state is not None else "start", "step": position.step,
                    "time": time.time(), "model": model_name, "device": str(device),
@@ -818,9 +879,11 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                    "validation_mel": score_mel.to_dict(),
                    **({"init_official": train_info["init_official"]} if init_official and state is None else {}),
                    **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
+                   **({"restarted_from": RUN_CONFIG} if from_saved_config else {}),
                    **({"discarded_log_rows": log.dropped} if log.dropped else {})})
-        if resume and state is None:
-            display.note(f"--resume: no checkpoint in {ckpt_dir} yet, so this is a new run")
+        if from_saved_config:
+            display.note(f"--resume: no checkpoint in {ckpt_dir} yet: starting again at step 0 with the run's saved "
+                         f"{RUN_CONFIG}")
         what = (f"resuming {out_dir} at step {position.step}" if state is not None
                 else f"training {model_name} in {out_dir}" + (f" from step {position.step}" if position.step else ""))
         display.note(f"{what}: {len(dataset.files)} training files, {len(clips)} validation clips, "
