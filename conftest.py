@@ -9,11 +9,28 @@ import os
 import time
 from collections import defaultdict
 
+import pytest
+
 os.environ.setdefault("VOCLAB_TIER", "quick")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 _session_start = time.perf_counter()
+_waits: list[tuple[str, float, float]] = []  # (what, seconds waited, limit in seconds)
+
+
+@pytest.fixture(scope="session")
+def record_wait():
+    """``record_wait(what, seconds, limit_s)``: the summary lists every wait a test recorded.
+
+    The browser tests wait for JupyterLab, Run All and redraws; on a busy machine those waits are
+    what grows, so CI prints each one against its limit, passed or not.
+    """
+
+    def record(what: str, seconds: float, limit_s: float) -> None:
+        _waits.append((what, seconds, limit_s))
+
+    return record
 
 
 def pytest_runtest_logreport(report):
@@ -30,5 +47,10 @@ def pytest_terminal_summary(terminalreporter):
         for path, seconds in sorted(_notebook_seconds.items()):
             flag = "" if seconds <= 120 else "   <-- over the 2-minute quick-tier budget"
             write(f"{path:<55} {seconds:7.1f} s{flag}")
+    if _waits:
+        terminalreporter.section("waits")
+        for what, seconds, limit_s in _waits:
+            flag = "   <-- hit its limit" if seconds >= limit_s else ""
+            write(f"{what:<55} {seconds:7.1f} s of {limit_s:.0f} s{flag}")
     write(f"whole test run: {total:.1f} s")
 collect_ignore_glob = ["tests/fixtures/*"]

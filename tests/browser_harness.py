@@ -243,6 +243,11 @@ class LabServer:
             self.proc.wait(timeout=timeout)
 
 
+#: What a lab session may take to start and open its notebook: start_lab's startup_timeout plus
+#: NotebookSession.open's timeout_s, at their defaults.
+STARTUP_LIMIT_S = 60 + 90
+
+
 def start_lab(
     notebook: Path,
     workdir: Path,

@@ -80,7 +80,7 @@ def playwright_driver():
 
 
 @pytest.fixture(scope="module", params=list(NOTEBOOKS))
-def notebook_run(request, tmp_path_factory, playwright_driver):
+def notebook_run(request, tmp_path_factory, playwright_driver, record_wait):
     """Run All Cells once per notebook; the tests below look at the result in the same page."""
     name = request.param
     notebook, run_timeout_s, redraw_timeout_s = NOTEBOOKS[name]
@@ -89,11 +89,16 @@ def notebook_run(request, tmp_path_factory, playwright_driver):
         pytest.skip(f"{shown} does not exist yet")
     index = bh.tagged_cell_index(notebook, TAG)
     workdir = tmp_path_factory.mktemp(f"browser-{name}")
+    start = time.monotonic()
     with bh.lab_session(notebook, workdir, extra_env=ENV, playwright=playwright_driver) as session:
-        with session.screenshot_on_failure(f"{name}-run-all"):
-            seconds = session.run_all(timeout_s=run_timeout_s)
-            area = session.cell_output_area(index)
-        print(f"\n[browser test] {name}: Run All Cells took {seconds:.1f} s")
+        record_wait(f"{name}: JupyterLab up, notebook open", time.monotonic() - start, bh.STARTUP_LIMIT_S)
+        start = time.monotonic()
+        try:
+            with session.screenshot_on_failure(f"{name}-run-all"):
+                seconds = session.run_all(timeout_s=run_timeout_s)
+                area = session.cell_output_area(index)
+        finally:
+            record_wait(f"{name}: Run All Cells", time.monotonic() - start, run_timeout_s)
         yield NotebookRun(name, session, index, area, seconds, redraw_timeout_s)
 
 
@@ -127,7 +132,7 @@ def test_figure_is_rendered(notebook_run):
 
 
 # Keep this one last: it changes the widget's state.
-def test_keyboard_slider_move_redraws_figure_and_audio(notebook_run):
+def test_keyboard_slider_move_redraws_figure_and_audio(notebook_run, record_wait):
     session, area = notebook_run.session, notebook_run.output_area
     notebook_run.require_tagged_cell_ran()
     with session.screenshot_on_failure(f"{notebook_run.name}-keyboard"):
@@ -140,12 +145,14 @@ def test_keyboard_slider_move_redraws_figure_and_audio(notebook_run):
             bh.move_slider_by_keyboard(area, ("Home",))
         assert bh.slider_readout(area) != before, "the keyboard did not move the slider"
         start = time.monotonic()
-        changed = bh.wait_for_redraw(area, old_image, old_audio, timeout_s=notebook_run.redraw_timeout_s)
-        assert changed["image_changed"] or changed["audio_changed"]
-        # Let every queued redraw finish, then the new output must be as sound as the first.
-        session.wait_kernel_idle(timeout_s=notebook_run.redraw_timeout_s)
-        print(f"\n[browser test] {notebook_run.name}: redraw after the slider move "
-              f"took {time.monotonic() - start:.1f} s")
+        try:
+            changed = bh.wait_for_redraw(area, old_image, old_audio, timeout_s=notebook_run.redraw_timeout_s)
+            assert changed["image_changed"] or changed["audio_changed"]
+            # Let every queued redraw finish, then the new output must be as sound as the first.
+            session.wait_kernel_idle(timeout_s=notebook_run.redraw_timeout_s)
+        finally:
+            record_wait(f"{notebook_run.name}: redraw after the slider move", time.monotonic() - start,
+                        notebook_run.redraw_timeout_s)
         assert bh.figure_natural_width(area) > 0
         assert bh.audio_duration(area) > 0
         errors = [e for e in session.error_outputs() if e not in errors_before]
