@@ -36,7 +36,7 @@ def machine_load() -> str:
 @contextlib.contextmanager
 def busy_core():
     """Keep one CPU (the first this process may use) busy with a spinning process for the block."""
-    cpu = sorted(os.sched_getaffinity(0))[0] if hasattr(os, "sched_getaffinity") else 0
+    cpu = min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
     spinner = subprocess.Popen([sys.executable, "-c", _SPIN, str(cpu)])
     time.sleep(0.3)  # let it start spinning
     try:
