@@ -106,6 +106,49 @@ def test_resume_with_nothing_to_resume_says_what_to_run(toy, data, tmp_path, cap
     assert not (run / "checkpoints").exists()
 
 
+# --------------------------------------------------------------------------- 2. one trainer per run folder
+
+
+def test_a_second_trainer_is_refused_and_a_killed_one_blocks_nobody(toy, data, tmp_path, capsys):
+    run = tmp_path / "run"
+    first = subprocess.Popen(
+        TOY_VOCLAB + ["train", "toy", "--data", str(data), "--out", str(run), "--steps", "100000",
+                      "--ckpt-every", "100000", "--val-every", "100000", "--log-every", "1", "--no-tensorboard"],
+        cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while f'"pid": {first.pid},' not in ((run / ".lock").read_text() if (run / ".lock").exists() else ""):
+            assert first.poll() is None, first.stderr.read().decode()
+            assert time.monotonic() < deadline, "the first trainer took no lock within 2 minutes"
+            time.sleep(0.05)
+        with pytest.raises(TrainingError) as refused:
+            train(toy, None, data, run, steps=2, **QUIET)
+        message = str(refused.value)
+        assert f"pid {first.pid}" in message and socket.gethostname() in message and "since" in message
+        code = cli.main(["train", "toy", "--data", str(data), "--out", str(run), "--steps", "2", "--resume"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("voclab: ") and err.count("\n") == 1 and f"pid {first.pid}" in err
+        assert first.poll() is None  # the first trainer goes on, untouched
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    assert f'"pid": {first.pid},' in (run / ".lock").read_text()  # the killed trainer's lock file is still there
+    assert train(toy, None, data, run, steps=1, **QUIET).step == 1  # ... and blocks nobody
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fcntl")
+def test_the_lock_is_released_when_a_run_ends_or_fails(toy, data, tmp_path):
+    import fcntl
+
+    run = tmp_path / "run"
+    train(toy, None, data, run, steps=1, **QUIET)
+    with pytest.raises(TrainingError, match="--resume"):  # a refusal after the lock was taken ...
+        train(toy, None, data, run, steps=2, **QUIET)
+    with open(run / ".lock", "a+") as lock:  # ... releases it too
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 # --------------------------------------------------------------------------- 3. model names from the registry only
 
 

@@ -26,11 +26,15 @@ the step counter counts optimizer steps, the same number on every rank).
 Layout of a run folder::
 
     RUN_DIR/config.json                  the model config, mel settings and plan (written before the data is read)
+    RUN_DIR/.lock                        locked while a trainer runs; names it (pid, host, start)
     RUN_DIR/log.jsonl                    one JSON object per line: train, val and event rows
     RUN_DIR/checkpoints/step_00001234.pt the last --keep-last ones, plus best.pt
     RUN_DIR/samples/reference/<clip>.wav the held-out clips as the model should make them
     RUN_DIR/samples/step_001234/<clip>.wav what the generator made from their mels
     RUN_DIR/tensorboard/                 scalars, audio and mel images (if TensorBoard imports)
+
+One trainer at a time per run folder: :func:`train` locks ``RUN_DIR/.lock`` for the whole run
+(rank 0 under DDP) and refuses a folder another process is training in, naming it.
 
 Notebook: 06_melgan, 07_hifigan (notebooks call :func:`train`; a GPU uses ``voclab train``).
 """
@@ -44,6 +48,7 @@ import numbers
 import os
 import random
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -54,6 +59,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+try:
+    import fcntl
+except ImportError:  # Windows: msvcrt locks the run folder instead
+    fcntl = None
 
 from . import __version__
 from .audio import save
@@ -143,6 +153,122 @@ def _to_cpu(value):
     if isinstance(value, (list, tuple)):
         return type(value)(_to_cpu(v) for v in value)
     return value
+
+
+# ======================================================================================
+# One trainer per run folder
+# ======================================================================================
+
+#: The lock file of a run folder; it names the process that holds the lock.
+LOCK = ".lock"
+_WINDOWS_LOCK_BYTE = 1 << 20  # msvcrt locks a byte range: one past the holder's note, so that stays readable
+
+
+def _lock_fd(fd: int) -> None:
+    """Lock an open file for this process, without waiting: BlockingIOError when another holds it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    import msvcrt  # Windows
+
+    os.lseek(fd, _WINDOWS_LOCK_BYTE, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        raise BlockingIOError from None
+
+
+def _unlock_fd(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        else:
+            import msvcrt
+
+            os.lseek(fd, _WINDOWS_LOCK_BYTE, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+class _RunLock:
+    """An exclusive lock on ``RUN_DIR/.lock`` for the whole run: two trainers on one folder would
+    overwrite each other's checkpoints and both report success.
+
+    The operating system holds the lock (``flock``; ``msvcrt.locking`` on Windows) and drops it
+    when the process ends in any way, ``kill -9`` included: a lock file left behind never
+    blocks, so there is no stale lock to clean up. The file only says who holds the lock.
+    """
+
+    def __init__(self, fd: int | None = None):
+        self.fd = fd
+
+    @classmethod
+    def take(cls, out_dir: Path) -> _RunLock:
+        path = out_dir / LOCK
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise ConfigError(f"--out {out_dir}: cannot write there ({err.strerror or err}). Choose a folder you "
+                              "can write to.") from None
+        try:
+            _lock_fd(fd)
+        except BlockingIOError:
+            holder, pid = cls._holder(fd)
+            os.close(fd)
+            raise TrainingError(
+                f"{out_dir} is in use by another trainer ({holder}); a second one would overwrite its checkpoints. "
+                f"Wait for it to finish, stop it (Ctrl-C, or kill -INT {pid}: it saves a checkpoint first), or "
+                "choose another --out."
+            ) from None
+        except OSError as err:  # a file system without locks (some network mounts)
+            warnings.warn(f"cannot lock {path} ({err}): nothing stops a second trainer on this run folder.",
+                          stacklevel=4)
+        note = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+                "command": " ".join(sys.argv)}
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, (json.dumps(note) + "\n").encode("utf-8"))
+        return cls(fd)
+
+    @staticmethod
+    def _holder(fd: int) -> tuple[str, str]:
+        """Who holds the lock, from the note in the lock file, and its pid."""
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            note = json.loads(os.read(fd, 65536).decode("utf-8"))
+            return f"pid {note['pid']} on {note['host']}, since {note['since']}", str(note["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return "a process that has not written its name yet", "PID"
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        # the file stays: removing it would let a trainer that opened it a moment ago lock a file nobody sees
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, 0)
+        _unlock_fd(self.fd)
+        os.close(self.fd)
+        self.fd = None
+
+
+def _lock_run_folder(out_dir: Path, dist_info: _Dist) -> _RunLock:
+    """Rank 0 locks the run folder; under DDP every rank learns whether it could, and all stop together."""
+    lock, refusal = _RunLock(), None
+    if dist_info.is_main:
+        try:
+            lock = _RunLock.take(out_dir)
+        except (ConfigError, TrainingError) as err:
+            refusal = err
+    if dist_info.enabled:
+        import torch.distributed as dist
+
+        shared = [None if refusal is None else (type(refusal).__name__, str(refusal))]
+        dist.broadcast_object_list(shared, src=0)
+        if shared[0] is not None and refusal is None:
+            kind, message = shared[0]
+            refusal = (ConfigError if kind == "ConfigError" else TrainingError)(message)
+    if refusal is not None:
+        raise refusal
+    return lock
 
 
 # ======================================================================================
@@ -715,7 +841,8 @@ def train(
         A folder of audio (searched recursively), or one made by ``voclab prepare``
         (its ``train.txt``/``val.txt`` split is used).
     out_dir : str or Path
-        The run folder (created). It must not hold checkpoints unless ``resume``.
+        The run folder (created). It must not hold checkpoints unless ``resume``, and no other
+        trainer may be running in it (``RUN_DIR/.lock``).
     steps : int, optional
         Train until the global step reaches this number (a total, not "this many more").
         ``None`` when resuming: the target of the original run.
@@ -791,11 +918,15 @@ def train(
     out_dir = _check_out_dir(Path(out_dir))
     dist_info, device = _setup_device(device)
     try:
-        return _train(module, model_name, cfg, Path(data_dir), out_dir, dist_info, device,
-                      steps=steps, resume=resume, init_official=init_official, mels_dir=mels_dir, bf16=bf16,
-                      compile=compile, log_every=log_every, val_every=val_every, ckpt_every=ckpt_every,
-                      keep_last=keep_last, seed=seed, num_workers=num_workers, val_clips=val_clips,
-                      normalize=normalize, tensorboard=tensorboard, progress=progress)
+        lock = _lock_run_folder(out_dir, dist_info)  # before a checkpoint is read: one trainer per run folder
+        try:
+            return _train(module, model_name, cfg, Path(data_dir), out_dir, dist_info, device,
+                          steps=steps, resume=resume, init_official=init_official, mels_dir=mels_dir, bf16=bf16,
+                          compile=compile, log_every=log_every, val_every=val_every, ckpt_every=ckpt_every,
+                          keep_last=keep_last, seed=seed, num_workers=num_workers, val_clips=val_clips,
+                          normalize=normalize, tensorboard=tensorboard, progress=progress)
+        finally:
+            lock.release()
     finally:
         if dist_info.owns_group:
             import torch.distributed as dist
