@@ -2,8 +2,11 @@
 
 The exercises here are toys registered by the tests themselves, so these tests do not
 depend on the notebook spec modules (voclab/checks/nbNN.py). Besides the verdicts and
-diagnoses: the gradient checks of loss exercises (Exercise.differentiable), and how module
-exercises give the learner's module voclab's weights (load_weights_by_use, build_alike).
+diagnoses: the gradient checks of loss exercises (Exercise.differentiable), how module
+exercises give the learner's module voclab's weights (load_weights_by_use, build_alike), and
+how the learner's code is kept from derailing the notebook (a time limit, sys.exit and
+KeyboardInterrupt, global settings put back) -- the infinite loops run in a fresh interpreter
+or kernel under a hard limit, so that a regression fails instead of hanging.
 """
 
 from __future__ import annotations
@@ -627,3 +630,261 @@ def test_build_alike_builds_both_from_one_random_state():
     torch.manual_seed(3)
     mine, reference = checks.build_alike(_Reference, _Reference)
     assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), reference.state_dict().values()))
+
+
+# --------------------------------------------------------------------------------------
+# the learner's code cannot derail the notebook: time limit, sys.exit, KeyboardInterrupt,
+# global state
+# --------------------------------------------------------------------------------------
+
+# A toy exercise and learner functions for the scripts run in a fresh interpreter: an
+# infinite loop must fail the check, not hang the test, so these run under a hard limit.
+_TOY_SCRIPT = '''
+import json, os, signal, sys, time
+import numpy as np
+from voclab import checks
+from voclab.checks import Case, Exercise, ReferenceFunction, check_exercise
+
+def double(x):
+    return 2 * x
+
+def toy(name, **spec):
+    return checks.register(Exercise(name=name, notebook="00_toys", reference=double, reference_name="x.double",
+                                    cases=lambda: [Case("three values", (np.arange(3.0),)), Case("one", (np.ones(1),))],
+                                    hint="Multiply by 2.", **spec))
+
+def forever(x):
+    while True:
+        pass
+
+def report(result):
+    return dict(status=result.status, message=result.message, reference=isinstance(result.use, ReferenceFunction))
+
+def alarm_state():
+    return dict(handler=signal.getsignal(signal.SIGALRM) is signal.SIG_DFL,
+                timer=signal.getitimer(signal.ITIMER_REAL)[0])
+
+toy("toy_double")
+out = {}
+'''
+
+
+def _run_isolated(tmp_path, body: str, limit: float = 90.0, **env) -> dict:
+    """Run ``_TOY_SCRIPT`` + ``body`` in a fresh interpreter, killed after ``limit`` s (a hang
+    fails the test instead of stopping the suite); return the JSON it prints last."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k != "VOCLAB_CHECK_TIMEOUT"} | env
+    script = tmp_path / "learner.py"  # a file, so that the check can quote the line it stopped
+    script.write_text(_TOY_SCRIPT + body + "\nprint(json.dumps(out))\n")
+    try:
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=limit,
+                              env=environ, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the check did not stop the learner's function: killed after {limit:g} s")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _checked(name, fn, **kwargs):
+    """``check_exercise``, failing the test (not ending the session) if anything escapes it."""
+    try:
+        return check_exercise(name, fn, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 -- SystemExit/KeyboardInterrupt must not end pytest
+        pytest.fail(f"{type(exc).__name__} escaped the check: {exc!r}")
+
+
+needs_alarm = pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"),
+                                 reason="the time limit needs signal.setitimer (not on Windows)")
+
+
+@needs_alarm
+def test_an_infinite_loop_fails_after_the_time_limit_and_the_code_after_runs(tmp_path):
+    out = _run_isolated(tmp_path, '''
+def swallows(x):  # catches what the check raises once, then returns the right answer
+    try:
+        while True:
+            time.sleep(0.01)
+    except BaseException:
+        return 2 * x
+
+start = time.monotonic()
+out["loop"] = report(check_exercise("toy_double", forever))
+out["seconds"] = time.monotonic() - start
+out["swallowed"] = report(check_exercise("toy_double", swallows))
+out["after"] = alarm_state()
+out["passes"] = report(check_exercise("toy_double", double))
+''', VOCLAB_CHECK_TIMEOUT="0.5")
+    loop = out["loop"]
+    assert loop["status"] == "failed" and loop["reference"], loop
+    assert "took longer than 0.5 s" in loop["message"] and "infinite loop" in loop["message"]
+    assert "was stopped (at line" in loop["message"]  # where: `while True:` or `pass`
+    assert "`while True:`" in loop["message"] or "`pass`" in loop["message"]
+    assert "VOCLAB_CHECK_TIMEOUT" in loop["message"] and "on input 1 (three values)" in loop["message"]
+    assert "the cells below use voclab's reference (x.double)" in loop["message"]
+    assert out["seconds"] < 20
+    assert out["swallowed"]["status"] == "failed" and "took longer than 0.5 s" in out["swallowed"]["message"]
+    assert out["after"] == {"handler": True, "timer": 0.0}  # the alarm is cancelled, its handler put back
+    assert out["passes"]["status"] == "passed"
+
+
+@needs_alarm
+def test_the_time_limit_comes_from_the_argument_the_environment_or_the_exercise(tmp_path):
+    out = _run_isolated(tmp_path, '''
+toy("toy_quick", timeout=0.3)
+out["exercise"] = report(check_exercise("toy_quick", forever))
+os.environ["VOCLAB_CHECK_TIMEOUT"] = "0.4"
+out["environment"] = report(check_exercise("toy_quick", forever))
+out["argument"] = report(check_exercise("toy_quick", forever, timeout=0.2))
+def slow(x):  # 0.3 s per input: within a limit of 1 s per input, though 0.6 s in all
+    time.sleep(0.3)
+    return 2 * x
+out["slow"] = report(check_exercise("toy_quick", slow, timeout=1))
+''')
+    assert "took longer than 0.3 s" in out["exercise"]["message"]
+    assert "took longer than 0.4 s" in out["environment"]["message"]
+    assert "took longer than 0.2 s" in out["argument"]["message"]
+    assert out["slow"]["status"] == "passed", out["slow"]["message"]
+
+
+@needs_alarm
+def test_nested_checks_keep_their_own_time_limits(tmp_path):
+    out = _run_isolated(tmp_path, '''
+def outer_ok(x):  # checks an infinite loop with a short limit inside, then answers
+    inner = check_exercise("toy_double", forever, timeout=0.3)
+    out.setdefault("inner", report(inner))
+    return 2 * x
+
+def outer_stuck(x):  # the outer limit runs out while the inner check (limit 60 s) is running
+    return check_exercise("toy_double", forever, timeout=60).use(x)
+
+out["outer_ok"] = report(check_exercise("toy_double", outer_ok, timeout=30))
+start = time.monotonic()
+out["outer_stuck"] = report(check_exercise("toy_double", outer_stuck, timeout=0.5))
+out["seconds"] = time.monotonic() - start
+out["after"] = alarm_state()
+''')
+    assert out["inner"]["status"] == "failed" and "took longer than 0.3 s" in out["inner"]["message"]
+    assert out["outer_ok"]["status"] == "passed", out["outer_ok"]["message"]
+    assert out["outer_stuck"]["status"] == "failed" and "took longer than 0.5 s" in out["outer_stuck"]["message"]
+    assert out["seconds"] < 20
+    assert out["after"] == {"handler": True, "timer": 0.0}
+
+
+def test_a_bad_time_limit_is_refused(toys, monkeypatch):
+    monkeypatch.setenv("VOCLAB_CHECK_TIMEOUT", "ten seconds")
+    with pytest.raises(ConfigError, match="VOCLAB_CHECK_TIMEOUT"):
+        check_exercise("toy_normalise", normalise)
+    monkeypatch.delenv("VOCLAB_CHECK_TIMEOUT")
+    with pytest.raises(ConfigError, match="number of seconds"):
+        check_exercise("toy_normalise", normalise, timeout="10")
+    with pytest.raises(ConfigError, match="timeout"):
+        Exercise(name="x", notebook="00", reference=normalise, cases=list, timeout=-1)
+
+
+def test_sys_exit_in_the_function_fails_the_check(toys):
+    import sys
+
+    def mine(x):
+        if x.ndim > 1:
+            sys.exit("2-D input not supported")
+        return x / np.abs(x).max()
+
+    result = _checked("toy_normalise", mine)
+    assert result.status == "failed" and isinstance(result.use, ReferenceFunction), result.message
+    assert "your function called sys.exit()" in result.message and "on input 2" in result.message
+    assert "`return`" in result.message and "sys.exit(\"2-D input not supported\")" in result.message
+
+
+def test_a_keyboard_interrupt_raised_by_the_function_fails_the_check(toys):
+    def mine(x):
+        raise KeyboardInterrupt
+
+    result = _checked("toy_normalise", mine)
+    assert result.status == "failed" and isinstance(result.use, ReferenceFunction), result.message
+    assert "raised KeyboardInterrupt" in result.message
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "kill") or __import__("sys").platform == "win32",
+                    reason="sends itself SIGINT")
+def test_pressing_stop_still_stops_the_check(toys, capsys):
+    import os
+    import signal
+    import time
+
+    def mine(x):  # as if the learner pressed Jupyter's stop button while it runs
+        torch.set_grad_enabled(False)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        return x
+
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            check("toy_normalise", mine)
+    finally:
+        torch.set_grad_enabled(True)
+    assert "toy_normalise: check stopped" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_global_state_changed_by_the_function_is_reported_and_put_back(toys):
+    threads, errors = torch.get_num_threads(), np.geterr()
+
+    def mine(x):
+        torch.set_default_dtype(torch.float64)
+        torch.set_grad_enabled(False)
+        torch.set_num_threads(2 if threads == 1 else 1)
+        np.seterr(all="ignore")
+        return x / np.abs(x).max()
+
+    try:
+        result = _checked("toy_normalise", mine)
+        restored = (torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_num_threads(), np.geterr())
+    finally:
+        torch.set_default_dtype(torch.float32)
+        torch.set_grad_enabled(True)
+        torch.set_num_threads(threads)
+        np.seterr(**errors)
+    assert result.status == "passed" and result.use is mine
+    note = result.message.splitlines()[-1]
+    for what in ("torch.set_default_dtype", "torch.set_grad_enabled", "torch.set_num_threads", "np.seterr"):
+        assert what in note, note
+    assert "voclab put them back" in note and "gradient mode (torch.set_grad_enabled: on → off)" in note
+    assert restored == (torch.float32, True, threads, errors)
+
+    def fails(x):  # changed and then raised: put back all the same
+        torch.set_grad_enabled(False)
+        raise ValueError("no")
+
+    try:
+        result = _checked("toy_normalise", fails)
+        grad = torch.is_grad_enabled()
+    finally:
+        torch.set_grad_enabled(True)
+    assert result.status == "failed" and grad and "torch.set_grad_enabled" in result.message
+
+
+@needs_alarm
+def test_an_infinite_loop_in_a_jupyter_kernel_does_not_stop_the_next_cell():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = [
+        ("import os\nimport voclab\nos.environ['VOCLAB_CHECK_TIMEOUT'] = '1'\n"
+         "def mu_law_encode(x, mu=255):\n    while True:\n        pass"),
+        "mu_law_encode = voclab.check('mu_law_encode', mu_law_encode)",
+        "print('next cell ran:', mu_law_encode.__name__)",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3")
+    try:
+        client.execute()
+    except nbclient.exceptions.CellTimeoutError:
+        pytest.fail("the check hung the kernel: the cell ran past nbclient's timeout")
+    check_out = "".join(o.get("text", "") for o in notebook.cells[1].outputs)
+    assert "took longer than 1 s" in check_out, check_out
+    next_out = "".join(o.get("text", "") for o in notebook.cells[2].outputs)
+    assert "next cell ran: voclab_reference_mu_law_encode" in next_out, next_out

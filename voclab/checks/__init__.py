@@ -36,6 +36,13 @@ Two kinds of exercise need more than equal values:
   order the two ``forward`` methods use them -- so neither the order in which the learner
   creates the layers nor their names matter, only what the module computes.
 
+The learner's code cannot derail the notebook (see :func:`check_exercise`): it runs under
+a time limit per input (:data:`DEFAULT_TIMEOUT`, ``Exercise.timeout``, the environment
+variable :data:`TIMEOUT_ENV`), so an infinite loop fails the check instead of hanging the
+kernel; a ``sys.exit()`` or a ``KeyboardInterrupt`` it raises fails the check too (the stop
+button still stops it); and the global settings it changes (torch's default dtype, grad
+mode, thread count, numpy's error handling) are put back and named in the verdict.
+
 Each exercise is an :class:`Exercise` registered with :func:`register`. The specification
 modules ``voclab/checks/nbNN.py`` (one per notebook, see :data:`SPEC_MODULES`) register
 theirs when imported; :func:`check` imports them on first need.
@@ -47,14 +54,19 @@ from __future__ import annotations
 
 import cmath
 import copy
+import dataclasses
 import difflib
 import importlib
 import inspect
 import itertools
 import linecache
 import math
+import os
 import random
+import signal
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -74,6 +86,8 @@ __all__ = [
     "ReferenceFunction",
     "EXERCISES",
     "SPEC_MODULES",
+    "DEFAULT_TIMEOUT",
+    "TIMEOUT_ENV",
     "register",
     "get_exercise",
     "check_exercise",
@@ -90,6 +104,15 @@ SPEC_MODULES: list[str] = [f"voclab.checks.nb{n:02d}" for n in range(1, 9)]
 EXERCISES: dict[str, "Exercise"] = {}
 
 _STATUSES = ("passed", "not done", "failed", "error")
+
+#: Seconds the learner's function may run on one input before the check stops it: some
+#: 60 times the slowest reference input on a busy 2-core machine, room for honest slow code.
+DEFAULT_TIMEOUT: float = 30.0
+
+#: The environment variable that sets the time limit of every exercise, in seconds (it wins
+#: over ``Exercise.timeout``; ``0`` turns the limit off). Read at each check, so a notebook
+#: cell can set it: ``os.environ["VOCLAB_CHECK_TIMEOUT"] = "120"``.
+TIMEOUT_ENV = "VOCLAB_CHECK_TIMEOUT"
 
 
 # ======================================================================================
@@ -225,6 +248,10 @@ class Exercise:
         The arguments of a loss through which gradients are checked (see
         :class:`Differentiable`), by the reference's parameter names, e.g.
         ``("real_scores", "fake_scores")``. Empty: values only.
+    timeout : float or None
+        Seconds the learner's function may run on one input before the check stops it and
+        fails (see :func:`check_exercise`). None: :data:`DEFAULT_TIMEOUT`. Raise it for an
+        exercise whose honest solutions are slow; :data:`TIMEOUT_ENV` overrides it.
     """
 
     name: str
@@ -238,6 +265,7 @@ class Exercise:
     seed: int | None = 0
     run: Callable | None = None
     differentiable: Sequence[str | Differentiable] = ()
+    timeout: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -250,6 +278,9 @@ class Exercise:
             )
         if isinstance(self.compare, Mapping):
             self.compare = Compare(**self.compare)
+        if self.timeout is not None and not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
+            raise ConfigError(f"Exercise {self.name!r}: timeout must be a positive number of seconds or None, "
+                              f"got {self.timeout!r}.")
         for item in self.mistakes:
             if not (isinstance(item, tuple) and len(item) == 2 and callable(item[0])):
                 raise ConfigError(
@@ -805,10 +836,14 @@ def _seeded(seed: int | None):
     try:
         yield
     finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-        if torch_state is not None:
-            torch.random.set_rng_state(torch_state)
+        _CLEANING[0] += 1  # a time limit running out here would leave the generators seeded
+        try:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+            if torch_state is not None:
+                torch.random.set_rng_state(torch_state)
+        finally:
+            _CLEANING[0] -= 1
 
 
 def _invoke(exercise: Exercise, fn: Callable, args: tuple, kwargs: dict):
@@ -822,6 +857,249 @@ def _call(exercise: Exercise, fn: Callable, case: Case):
     """Call ``fn`` on deep copies of the case's arguments; return (output, args, kwargs) used."""
     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(dict(case.kwargs))
     return _invoke(exercise, fn, args, kwargs), args, kwargs
+
+
+# ======================================================================================
+# the learner's code under watch: a time limit, the stop button, global settings
+# ======================================================================================
+
+
+class _TimedOut(BaseException):
+    """Raised in the main thread (from SIGALRM) when the learner's code runs over its limit.
+
+    A BaseException, so that the learner's own ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, watch: "_Watch"):
+        super().__init__(f"over the time limit of {watch.seconds:g} s")
+        self.watch = watch
+
+
+class _Stopped(BaseException):
+    """The learner's call ran over its time limit or tried to end the program: ``what`` says
+    so (the "what is wrong" of a failed check), ``advice`` what to do (a line of its own)."""
+
+    def __init__(self, what: str, advice: str = ""):
+        super().__init__(what)
+        self.what, self.advice = what, advice
+
+
+#: The watches of the calls running now, outermost first (a learner's function may run a check).
+_WATCHES: list["_Watch"] = []
+#: Above 0 while the engine cleans up after the learner's code (see :func:`_quiet`).
+_CLEANING = [0]
+#: SIGALRM and SIGINT handlers from before the outermost watch, put back when it ends.
+_BEFORE: dict[str, Any] = {}
+#: After a time limit has run out, the alarm fires again this often (seconds) until the call
+#: ends: the learner's code may have caught it once (a bare ``except:``).
+_REPEAT = 0.25
+
+
+def _timeout_for(exercise: Exercise, timeout: float | None) -> float | None:
+    """The time limit of one call, in seconds, or None for none.
+
+    The ``timeout`` argument wins, then the environment variable :data:`TIMEOUT_ENV`, then
+    ``exercise.timeout``, then :data:`DEFAULT_TIMEOUT`; 0 or less (or infinity) means none.
+    """
+    if timeout is None:
+        text = os.environ.get(TIMEOUT_ENV, "").strip()
+        if text:
+            try:
+                timeout = float(text)
+            except ValueError:
+                raise ConfigError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds: set it to e.g. 120, "
+                                  "or to 0 for no time limit.") from None
+    if timeout is None:
+        timeout = exercise.timeout if exercise.timeout is not None else DEFAULT_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout):
+        raise ConfigError(f"The time limit of a check must be a number of seconds (0: none), got {timeout!r}.")
+    return float(timeout) if 0 < timeout < math.inf else None
+
+
+def _on_main_thread() -> bool:
+    # signal handlers can only be set from the main thread, which also receives the signals
+    return threading.current_thread() is threading.main_thread()
+
+
+def _arm() -> None:
+    """Set the timer for the nearest deadline of the timed watches (repeating, see _REPEAT)."""
+    deadlines = [w.deadline for w in _WATCHES if w.deadline is not None]
+    if deadlines:
+        signal.setitimer(signal.ITIMER_REAL, max(min(deadlines) - time.monotonic(), 1e-3), _REPEAT)
+    else:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _quiet(frame) -> bool:
+    """True while the engine sets up or cleans up after the learner's code: an exception raised
+    there would leave a timer, a handler or a setting behind, so the handlers only take note and
+    the watch's exit reports it (or the repeating alarm fires again in the learner's code)."""
+    return _CLEANING[0] > 0 or (frame is not None and frame.f_code in _QUIET_CODE)
+
+
+def _on_alarm(signum, frame) -> None:
+    now = time.monotonic()
+    due = [w for w in _WATCHES if w.deadline is not None and w.deadline <= now + 1e-3]
+    if not due:  # early (a timer of the outer watch, re-armed): wait for the nearest deadline
+        _arm()
+        return
+    for w in due:
+        w.expired = True
+    if not _quiet(frame):
+        raise _TimedOut(due[0])  # the outermost watch that ran over: its check reports it
+
+
+def _on_interrupt(signum, frame) -> None:
+    # a SIGINT (Jupyter's stop button, Ctrl-C) arrived while the learner's code ran: every
+    # watch remembers it, so that the KeyboardInterrupt it becomes is passed on, not judged
+    for w in _WATCHES:
+        w.interrupted = True
+    if _quiet(frame):
+        return  # the watch's exit raises it once it has cleaned up
+    _BEFORE["int"](signum, frame)  # Python's (and ipykernel's) raises KeyboardInterrupt
+    for w in _WATCHES:  # this one chose not to interrupt
+        w.interrupted = False
+
+
+def _settings() -> list[tuple[str, Callable, Callable, Callable]]:
+    """The global settings a learner's function must not change: (name, get, set, show)."""
+    items: list[tuple[str, Callable, Callable, Callable]] = [
+        ("numpy's error handling (np.seterr)", np.geterr, lambda v: np.seterr(**v),
+         lambda v: ", ".join(f"{k}={v[k]}" for k in sorted(v))),
+    ]
+    torch = _torch()
+    if torch is not None:
+        items += [
+            ("torch's default dtype (torch.set_default_dtype)", torch.get_default_dtype,
+             torch.set_default_dtype, lambda v: str(v).replace("torch.", "")),
+            ("gradient mode (torch.set_grad_enabled)", torch.is_grad_enabled, torch.set_grad_enabled,
+             lambda v: "on" if v else "off"),
+            ("torch's number of threads (torch.set_num_threads)", torch.get_num_threads,
+             torch.set_num_threads, str),
+        ]
+        if hasattr(torch, "get_default_device"):
+            items.append(("torch's default device (torch.set_default_device)", torch.get_default_device,
+                          torch.set_default_device, str))
+    return items
+
+
+class _Watch:
+    """One call of the learner's code: under a time limit, watching for the stop button, with
+    the global settings it changes put back.
+
+    ``with _Watch(seconds, changed):`` around the call. On the main thread of a system with
+    ``signal.setitimer`` (Linux, macOS) a SIGALRM raises :class:`_TimedOut` in the learner's
+    code after ``seconds``; Python code is stopped at once, a long C call (one torch op) when
+    it returns. Elsewhere (Windows, a thread, a timer someone else has set) the call runs
+    without a limit, silently. Watches nest (a check inside a learner's function): one timer
+    serves the nearest deadline. ``changed`` collects ``{setting: "before → after"}``.
+    """
+
+    def __init__(self, seconds: float | None, changed: dict[str, str]):
+        self.seconds, self.changed = seconds, changed
+        self.deadline: float | None = None
+        self.expired = self.interrupted = False
+
+    def __enter__(self) -> "_Watch":
+        self.saved = [(name, get(), get, set_, show) for name, get, set_, show in _settings()]
+        if not _on_main_thread():
+            return self
+        outermost = not _WATCHES
+        if outermost:
+            _BEFORE.clear()
+            interrupt = signal.getsignal(signal.SIGINT)
+            if callable(interrupt):  # SIG_IGN / SIG_DFL: no SIGINT can become a KeyboardInterrupt
+                _BEFORE["int"] = interrupt
+                signal.signal(signal.SIGINT, _on_interrupt)
+            # someone else's timer (pytest-timeout, the learner's own alarm) is left alone: no limit
+            if hasattr(signal, "setitimer") and signal.getitimer(signal.ITIMER_REAL)[0] == 0:
+                _BEFORE["alarm"] = signal.signal(signal.SIGALRM, _on_alarm)
+        _WATCHES.append(self)
+        if self.seconds is not None and "alarm" in _BEFORE:
+            self.deadline = time.monotonic() + self.seconds
+            _arm()
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        _CLEANING[0] += 1  # from here on the handlers only take note (see _quiet)
+        try:
+            if self in _WATCHES:
+                _WATCHES.remove(self)
+                if "alarm" in _BEFORE:
+                    _arm()  # the outer watches' deadline, or off
+                if not _WATCHES:
+                    if "alarm" in _BEFORE:
+                        signal.signal(signal.SIGALRM, _BEFORE["alarm"])
+                    if "int" in _BEFORE:
+                        signal.signal(signal.SIGINT, _BEFORE["int"])
+                    _BEFORE.clear()
+            for name, before, get, set_, show in self.saved:
+                try:
+                    now = get()
+                    if now != before:
+                        set_(before)
+                        if isinstance(now, dict):  # np.geterr(): only the entries that changed
+                            before = {k: v for k, v in before.items() if now.get(k) != v}
+                            now = {k: now[k] for k in before if k in now}
+                        self.changed.setdefault(name, f"{show(before)} → {show(now)}")
+                except Exception:  # a setting that cannot be read or set back: leave it
+                    pass
+        finally:
+            _CLEANING[0] -= 1
+        if self.interrupted:  # the user pressed stop: pass it on (even if the learner's code caught it)
+            if isinstance(exc, KeyboardInterrupt):
+                return False
+            raise KeyboardInterrupt
+        if isinstance(exc, _TimedOut) and exc.watch is not self:
+            return False  # an outer watch ran over: its check reports it
+        if self.expired and not isinstance(exc, _TimedOut):
+            raise _TimedOut(self)  # the learner's code caught it, or it fired during clean-up
+        return False
+
+
+#: The code run while a watch is set up or cleaned up, where the handlers must not raise
+#: (the first lines of __exit__ run before _CLEANING goes up).
+_QUIET_CODE = frozenset({_Watch.__enter__.__code__, _Watch.__exit__.__code__, _arm.__code__,
+                         _settings.__code__, _seeded.__wrapped__.__code__})
+
+
+def _watched(seconds: float | None, changed: dict[str, str], fn: Callable, call: Callable, *args):
+    """``call(*args)`` (which runs the learner's ``fn``) under a :class:`_Watch`.
+
+    Raises :class:`_Stopped` when the call ran over ``seconds`` or raised ``SystemExit``
+    or a ``KeyboardInterrupt`` of its own; a KeyboardInterrupt from a SIGINT is passed on.
+    """
+    watch = _Watch(seconds, changed)
+    try:
+        with watch:
+            return call(*args)
+    except _TimedOut as exc:
+        if exc.watch is not watch:
+            raise
+        raise _Stopped(
+            f"your function took longer than {seconds:g} s and was stopped{_where(exc, fn, ' (at ')}",
+            "Likely an infinite loop (a `while` whose condition never turns false, an index never updated) "
+            "or far too slow (a Python loop over every sample where one array operation would do). "
+            f"If it is only slow, allow more time: os.environ[\"{TIMEOUT_ENV}\"] = \"120\" (seconds).") from None
+    except SystemExit as exc:
+        where = _where(exc, fn)  # the line shows the call; without it, say what it was given
+        given = f" (with {exc.code!r})" if exc.code is not None and not where else ""
+        raise _Stopped(
+            f"your function called sys.exit(){given}{where}",
+            "That ends the whole program: give back the result with `return`, and report a problem "
+            "by raising an exception such as ValueError.") from None
+    except KeyboardInterrupt as exc:
+        # Told apart by where it comes from: a SIGINT that arrived during the call (the stop
+        # button, Ctrl-C) marks the watch, and that KeyboardInterrupt stops the whole check
+        # as the user asked (check() says so, and a "run all" stops). One raised by the
+        # learner's code itself (`raise KeyboardInterrupt`) fails the check like any other
+        # exception. Where no SIGINT can be seen (a thread, SIGINT ignored) all count as the latter.
+        if watch.interrupted:
+            raise
+        raise _Stopped(
+            f"your function raised KeyboardInterrupt{_where(exc, fn)}",
+            "That exception means someone pressed stop: report a problem by raising an exception "
+            "such as ValueError.") from None
 
 
 # ======================================================================================
@@ -1002,17 +1280,25 @@ def _exception_summary(exc: BaseException, fn: Callable) -> str:
     if len(detail) > 160:
         detail = detail[:159] + "…"
     summary = f"raised {type(exc).__name__}" + (f": {detail}" if detail else "")
-    code = getattr(fn, "__code__", None) or getattr(getattr(fn, "__func__", None), "__code__", None)
-    if code is not None:
-        tb, where = exc.__traceback__, None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == code.co_filename:
-                where = (tb.tb_lineno, tb.tb_frame.f_code.co_filename)
-            tb = tb.tb_next
-        if where:
-            line = linecache.getline(where[1], where[0]).strip()
-            summary += f" (line {where[0]}" + (f": `{line}`" if line else "") + ")"
-    return summary
+    return summary + _where(exc, fn)
+
+
+def _where(exc: BaseException, fn: Callable, opening: str = " (") -> str:
+    """``" (line 3: `while True:`)"``: the last line of the learner's file (the one that defines
+    ``fn``, a function or a class) that the traceback of ``exc`` passes through; "" if none."""
+    functions = [fn, getattr(fn, "__func__", None)]
+    if isinstance(fn, type):  # a module exercise: the file of its own methods
+        functions += [v for c in fn.__mro__ if c.__module__ == fn.__module__ for v in vars(c).values()]
+    files = {f.__code__.co_filename for f in functions if hasattr(f, "__code__")}
+    tb, where = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in files:
+            where = (tb.tb_lineno, tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    if not where:
+        return ""
+    line = linecache.getline(where[1], where[0]).strip()
+    return f"{opening}line {where[0]}" + (f": `{line}`" if line else "") + ")"
 
 
 # ======================================================================================
@@ -1342,7 +1628,7 @@ def _fallback_note(exercise: Exercise) -> str:
     return f"the cells below use voclab's reference ({exercise.reference_name}) so you can go on."
 
 
-def check_exercise(name: str, fn: Callable) -> Result:
+def check_exercise(name: str, fn: Callable, *, timeout: float | None = None) -> Result:
     """Compare the learner's ``fn`` with the reference of exercise ``name`` on every case.
 
     Each case calls both on deep copies of its arguments, with the random generators
@@ -1354,29 +1640,66 @@ def check_exercise(name: str, fn: Callable) -> Result:
     (see :class:`Differentiable`; cases where the reference's loss is exactly 0 are not
     compared, since at a minimum the gradient is zero or, at a kink, only a subgradient).
 
+    The learner's code cannot derail the notebook. Each call of it runs under a time limit
+    (see ``timeout``): an infinite loop is stopped and fails the check, with the line where
+    it was stopped (on the main thread of Linux and macOS, through ``SIGALRM``; elsewhere,
+    or while someone else's ``ITIMER_REAL`` timer runs, there is no limit). A ``sys.exit()``
+    or a ``KeyboardInterrupt`` it raises fails the check too, while a KeyboardInterrupt from
+    the stop button (a SIGINT during the call) is passed on, so the cell stops as asked. The
+    global settings it changes -- numpy's error handling, torch's default dtype, grad mode,
+    thread count and default device -- are put back after each call and named in a note
+    under the verdict; the random generators are put back already (see ``Exercise.seed``).
+
     Parameters
     ----------
     name : str
         The exercise name (e.g. ``"griffin_lim"``).
     fn : callable
         The learner's function (the function itself, not its result).
+    timeout : float, optional
+        Seconds ``fn`` may run on one input (0: no limit). By default the environment
+        variable :data:`TIMEOUT_ENV` (``VOCLAB_CHECK_TIMEOUT``), else ``Exercise.timeout``,
+        else :data:`DEFAULT_TIMEOUT` (30 s).
 
     Returns
     -------
     Result
         ``status`` is ``"passed"`` (``use`` is ``fn``), ``"not done"`` (``fn`` raised
         ``NotImplementedError``, or is voclab's reference itself), ``"failed"`` (wrong
-        output or another exception) -- in these two ``use`` is the reference -- or
-        ``"error"`` when the check itself broke (``use`` is ``fn``); ``message`` is the verdict.
+        output, another exception, over the time limit, ``sys.exit()``) -- in these two ``use``
+        is the reference -- or ``"error"`` when the check itself broke (``use`` is ``fn``);
+        ``message`` is the verdict.
 
     Raises
     ------
     voclab.errors.ConfigError
         If ``name`` is not a registered exercise (the message suggests the closest name
-        and lists them all) or ``fn`` is not callable.
+        and lists them all), ``fn`` is not callable, or :data:`TIMEOUT_ENV` is not a number.
+    KeyboardInterrupt
+        When the user interrupts the check (Jupyter's stop button).
     """
     _validate(name, fn)
     exercise = get_exercise(name)
+    seconds = _timeout_for(exercise, timeout)
+    changed: dict[str, str] = {}
+    result = _check_cases(exercise, fn, seconds, changed)
+    if changed:
+        result = dataclasses.replace(result, message=result.message + "\n" + _settings_note(changed))
+    return result
+
+
+def _settings_note(changed: dict[str, str]) -> str:
+    items = [f"{name[:-1]}: {change})" for name, change in changed.items()]
+    listing = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    them = "it" if len(items) == 1 else "them"
+    return (f"   Note: your function changed {listing}; voclab put {them} back after each call — "
+            "leave global settings alone in a function, or put them back before it returns "
+            "(`with torch.no_grad():` does that for gradient mode).")
+
+
+def _check_cases(exercise: Exercise, fn: Callable, seconds: float | None, changed: dict[str, str]) -> Result:
+    """The body of :func:`check_exercise`: the learner's calls run under :func:`_watched`."""
+    name = exercise.name
     reference = _reference_for(exercise)
     note = _fallback_note(exercise)
 
@@ -1411,9 +1734,11 @@ def check_exercise(name: str, fn: Callable) -> Result:
         except Exception as exc:
             return internal(f"the reference failed on input {k}", exc)
         try:
-            out, args, kwargs = _call(exercise, fn, case)
+            out, args, kwargs = _watched(seconds, changed, fn, _call, exercise, fn, case)
         except NotImplementedError:
             return not_done(k)
+        except _Stopped as stop:
+            return _failed(exercise, k, case, stop.what, reference, len(cases), stop.advice)
         except Exception as exc:
             return _failed(exercise, k, case, _exception_summary(exc, fn), reference, len(cases))
         try:
@@ -1430,6 +1755,7 @@ def check_exercise(name: str, fn: Callable) -> Result:
                                 f"{_argument_names(exercise, case, changed)} in place — work on a copy")
         except Exception as exc:
             return internal(f"comparing the outputs of input {k} failed", exc)
+        advice = ""
         if what is None and exercise.differentiable and not _is_zero(expected):
             # a loss of exactly 0 sits at its minimum: a zero gradient, or a subgradient only
             # where the loss has a kink (L1 of equal inputs) -- nothing to compare there
@@ -1440,7 +1766,9 @@ def check_exercise(name: str, fn: Callable) -> Result:
             except Exception as exc:
                 return internal(f"the reference's gradients on input {k} failed", exc)
             try:
-                grads = _gradients(exercise, fn, case)
+                grads = _watched(seconds, changed, fn, _gradients, exercise, fn, case)
+            except _Stopped as stop:
+                what, advice = stop.what, stop.advice
             except Exception as exc:
                 what = _gradient_exception(exc, fn)
             else:
@@ -1449,7 +1777,7 @@ def check_exercise(name: str, fn: Callable) -> Result:
                 except Exception as exc:
                     return internal(f"comparing the gradients of input {k} failed", exc)
         if what is not None:
-            return _failed(exercise, k, case, what, reference, len(cases))
+            return _failed(exercise, k, case, what, reference, len(cases), advice)
     plural = "input" if len(cases) == 1 else "inputs"
     return Result("passed", f"✅ {name}: public checks passed ({len(cases)} {plural}).", fn, name,
                   n_cases=len(cases))
@@ -1466,8 +1794,11 @@ def _known_mistake(exercise: Exercise, case: Case, out, ctx: _Context) -> str | 
     return None
 
 
-def _failed(exercise: Exercise, k: int, case: Case, what: str, reference: Callable, n: int) -> Result:
+def _failed(exercise: Exercise, k: int, case: Case, what: str, reference: Callable, n: int,
+            advice: str = "") -> Result:
     lines = [f"❌ {exercise.name}: {what.rstrip('. ')} on input {k} ({case.description})."]
+    if advice:
+        lines.append(f"   {advice}")
     if exercise.hint:
         lines.append(f"   Hint: {exercise.hint}")
     note = _fallback_note(exercise)
@@ -1475,7 +1806,7 @@ def _failed(exercise: Exercise, k: int, case: Case, what: str, reference: Callab
     return Result("failed", "\n".join(lines), reference, exercise.name, k, what, n)
 
 
-def check(name: str, fn: Callable) -> Callable:
+def check(name: str, fn: Callable, *, timeout: float | None = None) -> Callable:
     """Check a learner's exercise function; return the function the next cells should use.
 
     This is ``voclab.check``. Write, at the end of an exercise cell::
@@ -1489,6 +1820,10 @@ def check(name: str, fn: Callable) -> Callable:
         :class:`~voclab.errors.ConfigError` that suggests the closest known one).
     fn : callable
         Your function -- the function itself, without calling it.
+    timeout : float, optional
+        Seconds your function may run on one input before the check stops it (0: no limit).
+        By default the environment variable ``VOCLAB_CHECK_TIMEOUT``, else the exercise's
+        own limit, else 30 s.
 
     Returns
     -------
@@ -1504,10 +1839,20 @@ def check(name: str, fn: Callable) -> Callable:
     are *public*: passing them means your function agrees with the reference on these
     inputs, not that it is right on every input.
 
+    Your function cannot derail the notebook: an infinite loop is stopped after the time
+    limit and a ``sys.exit()`` fails the check (the reference is returned, as for any failure);
+    global settings it changes (default dtype, grad mode...) are put back, with a note. The
+    stop button still stops the cell (``⏹``), leaving your function in place.
+
     See Also
     --------
     check_exercise : the same check, returning a :class:`Result` instead of printing.
     """
-    result = check_exercise(name, fn)
+    try:
+        result = check_exercise(name, fn, timeout=timeout)
+    except KeyboardInterrupt:  # the stop button: the cell stops, and says where things stand
+        print(f"⏹ {name}: check stopped — you interrupted it; {name} is still your own, unchecked "
+              "function. Run this cell again to check it.")
+        raise
     print(result.message)
     return result.use
