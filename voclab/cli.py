@@ -51,7 +51,10 @@ def widget_extension_path() -> Path | None:
 def device_report() -> list[str]:
     import torch
 
-    lines = [f"torch threads: {torch.get_num_threads()}"]
+    from .threads import available_cpus
+
+    lines = [f"torch threads: {torch.get_num_threads()} (voclab.threads: {available_cpus()} CPUs available to this "
+             f"process, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; VOCLAB_THREADS=N to change)"]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             lines.append(f"device: CUDA {i}: {torch.cuda.get_device_name(i)}")
