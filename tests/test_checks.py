@@ -743,11 +743,17 @@ def slow(x):  # 0.3 s per input: within a limit of 1 s per input, though 0.6 s i
     time.sleep(0.3)
     return 2 * x
 out["slow"] = report(check_exercise("toy_quick", slow, timeout=1))
+import contextlib, io, voclab
+shown = io.StringIO()
+with contextlib.redirect_stdout(shown):
+    voclab.check("toy_quick", forever, timeout=0.25)  # the notebook's entry point passes it on
+out["voclab.check"] = shown.getvalue()
 ''')
     assert "took longer than 0.3 s" in out["exercise"]["message"]
     assert "took longer than 0.4 s" in out["environment"]["message"]
     assert "took longer than 0.2 s" in out["argument"]["message"]
     assert out["slow"]["status"] == "passed", out["slow"]["message"]
+    assert "took longer than 0.25 s" in out["voclab.check"]
 
 
 @needs_alarm

@@ -36,8 +36,11 @@ __version__ = "0.1.0"
 __all__ = ["VoclabError", "errors", "by_tier", "current_tier", "check", "__version__"]
 
 
-def check(name, function):
-    """Check a learner's exercise function against voclab's reference (see :mod:`voclab.checks`)."""
+def check(name, function, *, timeout=None):
+    """Check a learner's exercise function against voclab's reference (see :mod:`voclab.checks`).
+
+    ``timeout`` (seconds per call, ``0`` for none) overrides ``VOCLAB_CHECK_TIMEOUT`` and the exercise's own limit.
+    """
     from .checks import check as _check
 
-    return _check(name, function)
+    return _check(name, function, timeout=timeout)
