@@ -116,6 +116,43 @@ def test_inputs_are_checked_before_loading_anything(run, tmp_path):
         vocode(run, [tmp_path / "x.npy", tmp_path / "x.wav"], tmp_path / "out")
 
 
+def test_output_folder_is_checked_before_anything_is_loaded(run, tmp_path, monkeypatch, capsys):
+    import errno
+    import tempfile
+
+    import voclab.vocode as vocode_module
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the checkpoint was loaded before the output folder was checked")
+
+    monkeypatch.setattr(vocode_module, "load_checkpoint", no_loading)
+    sf.write(tmp_path / "x.wav", np.zeros(2048, dtype=np.float32), 22050)
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(ConfigError, match="is a file"):
+        vocode(run, [tmp_path / "x.wav"], tmp_path / "taken")
+    with pytest.raises(ConfigError, match="taken is a file .so .*sub cannot be created"):
+        vocode(run, [tmp_path / "x.wav"], tmp_path / "taken" / "sub")
+
+    def read_only(*args, **kwargs):  # what a read-only folder (or file system) answers
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(ConfigError, match=r"Cannot write to .*\(Permission denied\)"):
+        vocode(run, [tmp_path / "x.wav"], tmp_path / "out")
+    monkeypatch.undo()
+    assert not (tmp_path / "out").exists()
+    # the command: one line, exit code 2, nothing generated
+    assert cli.main(["vocode", str(run), str(tmp_path / "x.wav"), "-o", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("voclab: The output folder") and err.count("\n") == 1
+
+
+def test_one_path_is_one_input(run, tmp_path):
+    sf.write(tmp_path / "x.flac", np.zeros(2048, dtype=np.float32), 22050)
+    assert vocode(run, str(tmp_path / "x.flac"), tmp_path / "a") == [tmp_path / "a" / "x.wav"]
+    assert vocode(run, tmp_path / "x.flac", tmp_path / "b") == [tmp_path / "b" / "x.wav"]
+
+
 def test_weight_norm_is_removed_for_inference_without_changing_the_output(run, tmp_path):
     from voclab.vocode import prepare_for_inference
 
