@@ -641,3 +641,79 @@ def test_unreadable_official_files_are_voclab_errors(tmp_path):
     modules = H.build(cfg)
     with pytest.raises(CheckpointError, match="not a readable"):
         H.load_official_training_state(modules, H.make_optimizers(modules, cfg)[0], cfg, bad)
+
+
+def _official_files(tmp_path):
+    """A small official-layout generator file and its config.json."""
+    h = SMALL[0]
+    torch.save({"generator": to_official_keys(H.Generator(H.Config.from_official(h)).state_dict())},
+               tmp_path / "g_00000001")
+    (tmp_path / "config.json").write_text(json.dumps(h))
+    return tmp_path / "g_00000001", tmp_path / "config.json", h
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random", "empty", "html"])
+def test_corrupt_official_generator_files_say_to_download_again(tmp_path, damage):
+    from voclab.errors import CheckpointError
+
+    g_path, config, _ = _official_files(tmp_path)
+    good = g_path.read_bytes()
+    bad = tmp_path / "g_02500000"
+    bad.write_bytes({"truncated": good[: len(good) // 2], "random": bytes(range(256)) * 20, "empty": b"",
+                     "html": b"<!DOCTYPE html><html>Google Drive can't scan this file</html>"}[damage])
+    with pytest.raises(CheckpointError) as info:
+        H.load_official_generator(bad, config)
+    message = str(info.value)
+    assert str(bad) in message and "Download it again" in message and "g_XXXXXXXX" in message
+    assert "weights_only" not in message  # never torch's advice to unpickle an untrusted file
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{\"resblock\": \"1\",", "not valid JSON"),
+    ("", "not valid JSON"),
+    ("[1, 2]", "JSON list"),
+    ("missing", r"lacks \['upsample_rates'\]"),
+    ("rates", r"upsample_rates='8,8,4' \(expected a list of int\)"),
+    ("channels", r"upsample_initial_channel='32' \(expected int\)"),
+    ("dilations", r"resblock_dilation_sizes=3 \(expected a list of lists of int\)"),
+    ("rate", r"sampling_rate=True \(expected int\)"),
+], ids=["truncated", "empty", "list", "missing", "rates", "channels", "dilations", "bool"])
+def test_bad_official_config_json_is_a_config_error_naming_the_file(tmp_path, text, expected):
+    g_path, _, h = _official_files(tmp_path)
+    changed = {"missing": {k: v for k, v in h.items() if k != "upsample_rates"},
+               "rates": {**h, "upsample_rates": "8,8,4"}, "channels": {**h, "upsample_initial_channel": "32"},
+               "dilations": {**h, "resblock_dilation_sizes": 3}, "rate": {**h, "sampling_rate": True}}
+    bad = tmp_path / "bad_config.json"
+    bad.write_text(json.dumps(changed[text]) if text in changed else text)
+    with pytest.raises(ConfigError, match=expected) as info:
+        H.load_official_generator(g_path, bad)
+    assert str(bad) in str(info.value) and "config_v1.json" in str(info.value)
+
+
+def test_a_voclab_checkpoint_given_to_load_official_generator_says_what_it_is(tmp_path):
+    from voclab.checkpoint import FORMAT
+    from voclab.errors import CheckpointError
+
+    g_path, config, h = _official_files(tmp_path)
+    generator = H.Generator(H.Config.from_official(h))
+    torch.save({"format": FORMAT, "model": "hifigan", "modules": {"generator": generator.state_dict()}},
+               tmp_path / "best.pt")
+    with pytest.raises(CheckpointError) as info:
+        H.load_official_generator(tmp_path / "best.pt", config)
+    message = str(info.value)
+    assert "is a voclab checkpoint" in message and "load_checkpoint" in message and "voclab vocode" in message
+
+
+@pytest.mark.parametrize("variant", ["v1", "v3"])
+def test_receptive_field_frames_is_what_the_gradients_reach(variant):
+    # the frames whose gradient reaches the audio of the middle frame, as notebook 02 measures fields
+    cfg = getattr(H.Config, variant)(upsample_initial_channel=16)
+    torch.manual_seed(0)
+    generator = H.Generator(cfg)
+    frames, t = 40, 20
+    mel = torch.randn(1, 80, frames, requires_grad=True)
+    audio = generator(mel)
+    audio[0, 0, t * 256:(t + 1) * 256].abs().sum().backward()
+    reached = torch.nonzero(mel.grad[0].abs().sum(0)).flatten()
+    assert H.receptive_field_frames(cfg) == max(t - int(reached[0]), int(reached[-1]) - t) == \
+        {"v1": 13, "v3": 11}[variant]
