@@ -114,7 +114,7 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
     The output folder and every input are checked before anything is loaded or generated,
     so a bad argument stops the command before it has done half the work. Long inputs are
     vocoded in chunks of ``chunk_frames`` mel frames (see :meth:`Checkpoint.vocode`): the
-    memory stays bounded and the audio is that of one pass (max |difference| ≤ 3e-7).
+    memory stays bounded and the audio is that of one pass (max |difference| ≤ 6e-8).
 
     Notebook: 07_hifigan, 08_shootout.
 
