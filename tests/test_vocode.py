@@ -114,6 +114,8 @@ def test_inputs_are_checked_before_loading_anything(run, tmp_path):
     sf.write(tmp_path / "x.wav", np.zeros(2048, dtype=np.float32), 22050)
     with pytest.raises(ConfigError, match="would both write"):
         vocode(run, [tmp_path / "x.npy", tmp_path / "x.wav"], tmp_path / "out")
+    with pytest.raises(ConfigError, match=r"device \(--device\) must be 'cpu', 'cuda'"):
+        vocode(run, [tmp_path / "x.wav"], tmp_path / "out", device="tpu")
 
 
 def test_output_folder_is_checked_before_anything_is_loaded(run, tmp_path, monkeypatch, capsys):

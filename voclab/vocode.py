@@ -29,10 +29,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .audio import FORMATS, load, save
 from .checkpoint import CHUNK_FRAMES, Checkpoint, check_chunk_frames, load_checkpoint
+from .config import resolve_device
 from .errors import AudioFileNotFoundError, ConfigError, UnsupportedFormatError
 from .melfiles import MEL_FORMATS, read_mel, save_mel
 from .spectral import mel_spectrogram
@@ -126,7 +126,7 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
     inputs : str, Path, or sequence of str or Path
         Audio files and ``.npz``/``.npy`` mels (one path alone is one input).
     out_dir : str or Path
-    device : {"cpu", "cuda"}
+    device : {"cpu", "cuda", "cuda:N", "mps"}
     chunk_frames : int or None
         Mel frames per pass of the generator (default 1024: 11.9 s at 22.05 kHz); ``None``:
         each input in one pass.
@@ -141,8 +141,7 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
     voclab.errors.MelMismatchError, voclab.errors.ShapeError, voclab.errors.UnsupportedFormatError,
     voclab.errors.AudioFileNotFoundError, voclab.errors.CheckpointError, voclab.errors.ConfigError
     """
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda asks for a GPU but torch sees none here; use --device cpu.")
+    device = resolve_device(device)  # 'tpu', 'cuda' without a GPU: one clear error before any work
     # one path is one input: iterating over a str would vocode its characters
     inputs = [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else [Path(p) for p in inputs]
     if not inputs:
