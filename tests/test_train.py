@@ -182,7 +182,9 @@ def test_segments_crop_pad_normalise_and_are_reproducible(tmp_path):
     short = tmp_path / "short.wav"
     sf.write(short, 0.1 * np.ones(500, dtype=np.float32), SR)
     mel = MelConfig()
-    data = AudioSegments(paths + [short], mel, 2048, seed=3)
+    with pytest.warns(UserWarning, match=r"1 of 3 training file\(s\) are shorter than a segment \(2048 samples = "
+                      r"0\.09 s\).*shortest: short\.wav, 0\.02 s"):
+        data = AudioSegments(paths + [short], mel, 2048, seed=3)
     item = data[2]  # the short clip: zero-padded at the end, peak 0.95
     assert item["audio"].shape == (1, 2048) and item["mel"].shape == (80, 8)
     assert torch.allclose(item["audio"][0, :500], torch.full((500,), 0.95), atol=1e-4)
@@ -191,7 +193,8 @@ def test_segments_crop_pad_normalise_and_are_reproducible(tmp_path):
     assert torch.equal(first, data[0]["audio"])  # same (seed, epoch, index): same crop
     data.set_epoch(1)
     assert not torch.equal(first, data[0]["audio"])  # a new epoch: a new crop
-    again = AudioSegments(paths + [short], mel, 2048, seed=3)
+    with pytest.warns(UserWarning, match="shorter than a segment"):
+        again = AudioSegments(paths + [short], mel, 2048, seed=3)
     again.set_epoch(1)
     assert torch.equal(again[0]["audio"], data[0]["audio"])
     with pytest.raises(DataError, match="multiple of the mel's hop_length"):

@@ -385,7 +385,7 @@ class AudioSegments(torch.utils.data.Dataset):
         """Skip files whose header libsndfile cannot read, with one warning naming them."""
         import soundfile as sf
 
-        good, bad = [], []
+        good, bad, short = [], [], []
         for path in self.files:
             try:
                 info = sf.info(str(path))
@@ -394,6 +394,10 @@ class AudioSegments(torch.utils.data.Dataset):
                 good.append(path)
             except Exception as err:  # noqa: BLE001 - any decoder failure means "skip this file"
                 bad.append(f"{path.name} ({str(err).splitlines()[0][:80]})")
+                continue
+            seconds = info.frames / info.samplerate
+            if seconds * self.mel.sample_rate < self.segment_size:
+                short.append((seconds, path.name))
         if bad:
             warnings.warn(
                 f"skipping {len(bad)} audio file(s) that could not be decoded: {'; '.join(bad[:10])}"
@@ -402,6 +406,15 @@ class AudioSegments(torch.utils.data.Dataset):
             )
         if not good:
             raise DataError("None of the training files could be decoded as audio; see the warning above.")
+        if short:
+            seconds, name = min(short)
+            warnings.warn(
+                f"{len(short)} of {len(good)} training file(s) are shorter than a segment ({self.segment_size} "
+                f"samples = {self.segment_size / self.mel.sample_rate:.2f} s): their crops are zero-padded at the end "
+                f"(shortest: {name}, {seconds:.2f} s). Much padding teaches the generator silence; use longer clips "
+                "or a smaller segment_size (--set segment_size=N).",
+                stacklevel=3,
+            )
         self.files = good
 
     def set_epoch(self, epoch: int) -> None:
