@@ -566,6 +566,53 @@ def _cached_variant(*, skip_scale=True, condition_shift=0, push_after=False, sta
     return wrong
 
 
+def _generation_without_dilation(model, c=None, length=None, temperature=1.0, generator=None):
+    """A wrong cached generation whose cache ignores the dilation (notebook 03).
+
+    Each layer keeps only its last ``k`` inputs and convolves them as if they were
+    consecutive, instead of the ``k`` inputs ``d`` steps apart that its dilated conv reads:
+    right for the layers of dilation 1 only. Kept apart from the ``_cached_variant`` family.
+    """
+    cfg, dtype = model.cfg, model.first_conv.weight.dtype
+    c_up = model.upsample_net(c.to(dtype)) if c is not None else None
+    batch = len(c) if c is not None else 1
+    length = length or c_up.shape[-1]
+    buffers = [torch.zeros(batch, cfg.residual_channels, layer.conv.kernel_size[0], dtype=dtype)
+               for layer in model.layers]  # k inputs per layer, whatever the dilation
+    sample = torch.full((batch,), int(wavenet.mu_law_encode(np.float64(0.0))))
+    drawn = []
+    for t in range(length):
+        h = model.first_conv(F.one_hot(sample, cfg.quantize_channels).to(dtype)[:, :, None])
+        skips = 0
+        for i, layer in enumerate(model.layers):
+            buffers[i] = torch.cat([buffers[i][:, :, 1:], h], dim=-1)
+            a = F.conv1d(buffers[i], layer.conv.weight, layer.conv.bias)  # taps 1 apart, not d
+            if c_up is not None:
+                a = a + layer.conv1x1c(c_up[:, :, t:t + 1])
+            a_tanh, a_sigmoid = a.chunk(2, dim=1)
+            z = torch.tanh(a_tanh) * torch.sigmoid(a_sigmoid)
+            skips = skips + layer.conv1x1_skip(z)
+            h = (layer.conv1x1_out(z) + h) * _HALF_SQRT
+        logits = model.last_conv_layers(skips * math.sqrt(1.0 / len(model.layers)))[:, :, 0]
+        sample = wavenet.sample_categorical(logits, temperature, generator)
+        drawn.append(sample)
+    return wavenet.mu_law_decode(torch.stack(drawn, dim=1))
+
+
+def _generated_classes(as_float=False):
+    """A generation that returns the drawn μ-law classes (0 … 255) instead of decoding them to audio."""
+
+    def wrong(model, c=None, length=None, temperature=1.0, generator=None):
+        audio = model.generate(c, length=length, temperature=temperature, cached=True, generator=generator)
+        classes = wavenet.mu_law_encode(audio)  # exact: the decoded values sit in the middle of their bins
+        return classes.float() if as_float else classes
+    return wrong
+
+
+_CLASSES_NOT_AUDIO = ("you returned the μ-law classes (0 … 255), not audio: generation returns samples in [−1, 1] "
+                      "— decode the drawn classes, mu_law_decode(torch.stack(drawn, dim=1))")
+
+
 register(Exercise(
     name="generate_cached",
     notebook=NOTEBOOK,
@@ -595,5 +642,11 @@ register(Exercise(
           "mu_law_encode(0) = 128")),
         (_cached_variant(pass_temperature=False),
          "the temperature is not passed on: sample_categorical(logits, temperature, generator)"),
+        (_generation_without_dilation,
+         ("each layer's cache ignores the dilation: it convolves the last k inputs as if they were consecutive, "
+          "but a layer of dilation d reads inputs d steps apart. Keep its last (k − 1)·d + 1 inputs and take "
+          "every d-th, buffer[:, :, ::d] (oldest first)")),
+        (_generated_classes(), _CLASSES_NOT_AUDIO),
+        (_generated_classes(as_float=True), _CLASSES_NOT_AUDIO),
     ],
 ))
