@@ -30,8 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_here(path: Path, tier: str, cell_timeout: int, progress: Path) -> dict:
-    """Execute the notebook in this process (the child), writing the index of the running cell to ``progress``."""
+def run_here(path: Path, tier: str, cell_timeout: int, progress: Path, keep: Path | None = None) -> dict:
+    """Execute the notebook in this process (the child), writing the index of the running cell to ``progress``;
+    with ``keep``, save the executed notebook (outputs and all) there."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -44,17 +45,20 @@ def run_here(path: Path, tier: str, cell_timeout: int, progress: Path) -> dict:
         start = time.perf_counter()
         try:
             client.execute()
+            outcome = {"seconds": time.perf_counter() - start}
         except Exception as err:  # noqa: BLE001 - reported in the table, the run goes on
-            return {"seconds": time.perf_counter() - start, "error": f"{type(err).__name__}: {str(err)[:200]}"}
-        return {"seconds": time.perf_counter() - start}
+            outcome = {"seconds": time.perf_counter() - start, "error": f"{type(err).__name__}: {str(err)[:200]}"}
+        if keep is not None:
+            nbformat.write(notebook, keep)
+        return outcome
 
 
-def run_notebook(path: Path, tier: str, cell_timeout: int, limit: int) -> dict:
+def run_notebook(path: Path, tier: str, cell_timeout: int, limit: int, keep: Path | None = None) -> dict:
     """Run one notebook in a child process; kill it and all it started after ``limit`` seconds."""
     with tempfile.TemporaryDirectory() as scratch:
         progress, result = Path(scratch) / "cell", Path(scratch) / "result.json"
         command = [sys.executable, __file__, "--child", str(path), str(tier), str(cell_timeout), str(progress),
-                   str(result)]
+                   str(result), str(keep or "")]
         start = time.perf_counter()
         child = subprocess.Popen(command, start_new_session=True)  # its own group: the kernel dies with it
         try:
@@ -88,8 +92,8 @@ def load() -> str:
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        path, tier, cell_timeout, progress, result = sys.argv[2:7]
-        outcome = run_here(Path(path), tier, int(cell_timeout), Path(progress))
+        path, tier, cell_timeout, progress, result, keep = sys.argv[2:8]
+        outcome = run_here(Path(path), tier, int(cell_timeout), Path(progress), Path(keep) if keep else None)
         Path(result).write_text(json.dumps(outcome))
         return 0
 
@@ -99,6 +103,8 @@ def main() -> int:
     parser.add_argument("--tier", nargs="+", default=["quick"], choices=["quick", "standard", "full"])
     parser.add_argument("--cell-timeout", type=int, default=900, help="seconds one cell may take")
     parser.add_argument("--limit", type=int, default=1800, help="seconds one notebook may take in all")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="save each executed notebook (with its outputs) in DIR as NAME.TIER.ipynb")
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "solutions").glob("*.ipynb")) + sorted(
         (ROOT / "notebooks").glob("*.ipynb"))
@@ -110,7 +116,11 @@ def main() -> int:
         cells = []
         for tier in args.tier:
             before = load()
-            outcome = run_notebook(path, tier, args.cell_timeout, args.limit)
+            kept = None
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                kept = args.keep / f"{path.parent.name}-{path.stem}.{tier}.ipynb"
+            outcome = run_notebook(path, tier, args.cell_timeout, args.limit, kept)
             seconds = outcome["seconds"]
             cell = f"{seconds / 60:.1f} min ({seconds:.0f} s) [load {before}]"
             if "error" in outcome:
