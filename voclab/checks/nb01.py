@@ -67,6 +67,8 @@ register(Exercise(
         (lambda S: (np.real(S), np.imag(S)), "real and imaginary parts are not magnitude and phase"),
         (lambda S: (np.abs(S), np.angle(S, deg=True)), "your phase is in degrees; the course uses radians"),
         (lambda S: (np.angle(S), np.abs(S)), "magnitude and phase are swapped: return (magnitude, phase)"),
+        (lambda S: (np.abs(S), np.angle(S) % (2 * np.pi)),
+         "your phase lies in [0, 2π); the course's phase lies in (−π, π]: wrap to (−π, π] (np.angle does)"),
     ],
 ))
 
@@ -158,12 +160,13 @@ def _off_by_one(reference, delta):
     return wrong
 
 
-def _momentum_variant(update):
-    """Fast Griffin-Lim with a wrong momentum update ``update(rebuilt, previous, momentum)``."""
+def _momentum_variant(update, *, start="zeros"):
+    """Fast Griffin-Lim with a wrong momentum update ``update(rebuilt, previous, momentum)``,
+    or with C_0 = ``start``: ``"zeros"`` (right) or ``"initial"``, the initial spectrogram X_0."""
     def wrong(magnitude, *, n_fft, hop_length, n_iter, init_phase, momentum=0.99):
         settings = dict(n_fft=n_fft, hop_length=hop_length)
         angles = np.exp(1j * init_phase)
-        previous = np.zeros_like(angles)
+        previous = magnitude * angles if start == "initial" else np.zeros_like(angles)
         for _ in range(n_iter):
             rebuilt = spectral.stft(spectral.istft(magnitude * angles, **settings), **settings)
             accelerated, previous = update(rebuilt, previous, momentum)
@@ -171,6 +174,41 @@ def _momentum_variant(update):
         return spectral.istft(magnitude * angles, **settings)
     return wrong
 
+
+def _momentum_on_phasor(*, consistent=False):
+    """Fast Griffin-Lim whose momentum term uses a unit phasor instead of C_{n−1}: the phase factor
+    of the previous round (the initial one at first), or with ``consistent`` the phase of C_{n−1}."""
+    def wrong(magnitude, *, n_fft, hop_length, n_iter, init_phase, momentum=0.99):
+        settings = dict(n_fft=n_fft, hop_length=hop_length)
+        angles = np.exp(1j * init_phase)
+        previous = np.zeros_like(angles)
+        for _ in range(n_iter):
+            rebuilt = spectral.stft(spectral.istft(magnitude * angles, **settings), **settings)
+            accelerated = rebuilt - momentum / (1 + momentum) * (previous if consistent else angles)
+            previous = np.exp(1j * np.angle(rebuilt))
+            angles = accelerated / (np.abs(accelerated) + 1e-16)
+        return spectral.istft(magnitude * angles, **settings)
+    return wrong
+
+
+def _magnitude_never_imposed(*, at_the_end=False):
+    """Griffin-Lim that iterates C ← stft(istft(C)) from C = |S|·e^{iφ₀} and never puts |S| back
+    (with ``at_the_end``, only once after the loop). stft∘istft is a projection, so every round
+    after the first changes nothing: the output is the initial phase's (or the first round's)."""
+    def wrong(magnitude, *, n_fft, hop_length, n_iter, init_phase):
+        settings = dict(n_fft=n_fft, hop_length=hop_length)
+        spec = magnitude * np.exp(1j * init_phase)
+        for _ in range(n_iter):
+            spec = spectral.stft(spectral.istft(spec, **settings), **settings)
+        if at_the_end:
+            spec = magnitude * np.exp(1j * np.angle(spec))
+        return spectral.istft(spec, **settings)
+    return wrong
+
+
+_NEVER_IMPOSED = ("the known magnitude is never imposed again: C ← stft(istft(C)) keeps the magnitude C already has, "
+                  "so after the first round nothing changes. The core idea of Griffin-Lim is to impose the known "
+                  "magnitude every round: keep only the phase φ of stft(y), then y = istft(magnitude · e^{iφ})")
 
 _GL_HINT = ("each round: y = istft(magnitude · e^{iφ}); φ = the angle of stft(y). After the loop, "
             "return istft(magnitude · e^{iφ}) built with the final phase — and never divide by |stft(y)| "
@@ -187,6 +225,8 @@ register(Exercise(
     mistakes=[
         (_off_by_one(_griffin_lim, -1), "one round too few: does your loop run exactly n_iter times?"),
         (_off_by_one(_griffin_lim, +1), "one round too many: does your loop run exactly n_iter times?"),
+        (_magnitude_never_imposed(), _NEVER_IMPOSED),
+        (_magnitude_never_imposed(at_the_end=True), _NEVER_IMPOSED),
     ],
 ))
 
@@ -206,6 +246,15 @@ register(Exercise(
          "you subtracted momentum · C_{n−1}; Perraudin's update uses momentum/(1 + momentum)"),
         (_momentum_variant(lambda c, p, m: (c - m / (1 + m) * p, c - m / (1 + m) * p)),
          "you kept T as the previous value; the momentum term uses the previous consistent STFT C_{n−1}"),
+        (_momentum_variant(lambda c, p, m: (c - m / (1 + m) * p, c), start="initial"),
+         ("you started with C_0 = X_0, the initial spectrogram |S|·e^{iφ₀}; the momentum has no previous round "
+          "to extrapolate from at first: C_0 = 0 (previous = np.zeros_like(...)), so round 1 is plain Griffin-Lim")),
+        (_momentum_on_phasor(),
+         ("the momentum term uses the previous unit phase factor; it uses the previous consistent STFT C_{n−1} = "
+          "stft(istft(...)) of the last round, magnitude and all: keep `previous = rebuilt`")),
+        (_momentum_on_phasor(consistent=True),
+         ("the momentum term uses the phase of C_{n−1} only (a unit phasor); it uses C_{n−1} itself, magnitude "
+          "and all: keep `previous = rebuilt`")),
         (_off_by_one(_fast_griffin_lim, -1), "one round too few: does your loop run exactly n_iter times?"),
         (_off_by_one(_fast_griffin_lim, +1), "one round too many: does your loop run exactly n_iter times?"),
     ],
