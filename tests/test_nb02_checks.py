@@ -9,6 +9,8 @@ notebooks at once in test_exercise_contracts.py.)
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -69,14 +71,60 @@ def test_a_stack_that_is_not_a_module_says_so():
 
 def test_the_measured_fields_agree_with_the_formula():
     """Every module the empirical check measures has the field the formula predicts."""
-    expected = [(-15, 0), (-26, 0), (-12, 12), (-13, 13), (-4, 4)]
+    expected = [(-15, 0), (-26, 0), (-12, 12), (-13, 13), (-4, 4), (-4, 4), (-8, 8)]
     formula = [receptive_field.receptive_field(2, [1, 2, 4, 8]), receptive_field.receptive_field(3, [1, 3, 9]),
                receptive_field.receptive_field(3, [1, 1, 3, 1, 5, 1]),
-               receptive_field.receptive_field([3, 1] * 3, [1, 1, 3, 1, 9, 1]), receptive_field.receptive_field(3, [4])]
+               receptive_field.receptive_field([3, 1] * 3, [1, 1, 3, 1, 9, 1]), receptive_field.receptive_field(3, [4]),
+               receptive_field.receptive_field(3, [2, 2]), receptive_field.receptive_field(3, [4, 4])]
     exercise = get_exercise("empirical_receptive_field")
     for case, want, size in zip(exercise.cases(), expected, formula, strict=True):
         first, last = exercise.reference(*case.args)
         assert (first, last) == want and last - first + 1 == size
+
+
+# --------------------------------------------------------------------------- zero inputs and float32 under-measure
+
+
+def _measured_with(make_input):
+    """A learner's measurement: gradients on the input ``make_input`` gives, through a copy of the module
+    in that input's dtype."""
+    def measure(module, length=1024, in_channels=1):
+        x = make_input(1, in_channels, length).requires_grad_()
+        y = copy.deepcopy(module).to(x.dtype)(x)
+        t = y.shape[-1] // 2
+        y[0, :, t].sum().backward()
+        reached = (x.grad.abs().sum(dim=(0, 1)) != 0).nonzero().flatten()
+        return reached.min().item() - t, reached.max().item() - t
+    return measure
+
+
+@pytest.mark.parametrize("make_input,says", [
+    (torch.zeros, "with a zero input every ReLU sits at its kink"),
+    (lambda *shape: torch.zeros(*shape, dtype=torch.float64), "with a zero input every ReLU sits at its kink"),
+    (torch.randn, "in float32 a tiny gradient"),
+    (torch.rand, "in float32 a tiny gradient"),
+], ids=["zeros-float32", "zeros-float64", "randn-float32", "rand-float32"])
+def test_a_zero_or_float32_input_under_measures_and_is_told_why(make_input, says):
+    result = check_exercise("empirical_receptive_field", _measured_with(make_input))
+    assert result.status == "failed"
+    assert says in result.message and "too small" in result.message, result.message
+
+
+def test_the_float32_case_loses_the_outer_taps_to_underflow():
+    """In float32 the outermost inputs of the faint case get a gradient of exactly 0, in float64 they do not."""
+    case = get_exercise("empirical_receptive_field").cases()[-1]
+    module, length, channels = case.args
+    for dtype, reached in ((torch.float32, False), (torch.float64, True)):
+        x = torch.randn(1, channels, length, dtype=dtype, requires_grad=True)
+        y = copy.deepcopy(module).to(dtype)(x)
+        y[0, :, length // 2].sum().backward()
+        assert bool(x.grad[0, 0, length // 2 + 8] != 0) is reached
+        assert bool(x.grad[0, 0, length // 2] != 0)  # the middle of the field is seen either way
+
+
+def test_the_hint_converts_a_copy_of_the_module():
+    hint = get_exercise("empirical_receptive_field").hint
+    assert "copy.deepcopy(module).double()" in hint and "y = module.double()" not in hint
 
 
 # --------------------------------------------------------------------------- other correct solutions pass
@@ -123,12 +171,35 @@ def _other_empirical(module, length, in_channels):
     return centre - int(moved[-1]), centre - int(moved[0])
 
 
+def _in_place_double(module, length=1024, in_channels=1):
+    """The notebook's recipe on the caller's module itself (converted in place): the same field."""
+    x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True)
+    y = module.double()(x)
+    t = y.shape[-1] // 2
+    y[0, :, t].sum().backward()
+    touched = torch.nonzero(x.grad[0].abs().sum(0)).flatten()
+    return int(touched[0]) - t, int(touched[-1]) - t
+
+
+def _uniform_inputs_autograd_grad(module, length=1024, in_channels=1):
+    """torch.autograd.grad on uniform float64 inputs, several output channels summed with abs."""
+    module = copy.deepcopy(module).to(torch.float64)
+    x = torch.rand(1, in_channels, length, dtype=torch.float64, requires_grad=True)
+    y = module(x)
+    t = y.shape[-1] // 2
+    (grad,) = torch.autograd.grad(y[..., t].sum(), x)
+    reached = grad.abs().sum(dim=(0, 1)).numpy().nonzero()[0]
+    return int(reached[0] - t), int(reached[-1] - t)
+
+
 @pytest.mark.parametrize("name,solution", [
     ("causal_pad", _other_causal_pad),
     ("DilatedCausalStack", _OtherStack),
     ("DilatedCausalStack", receptive_field.DilatedCausalStack),
     ("receptive_field", _other_receptive_field),
     ("empirical_receptive_field", _other_empirical),
+    ("empirical_receptive_field", _in_place_double),
+    ("empirical_receptive_field", _uniform_inputs_autograd_grad),
 ])
 def test_a_correct_solution_written_differently_passes(name, solution):
     result = check_exercise(name, solution)

@@ -12,12 +12,19 @@ in which the two ``forward`` methods use the convolutions), feeds both the same 
 compares the outputs and the number of trainable numbers. So the convolutions may be
 created in any order and named in any way.
 
+The measured field has two cases where the notebook's "random, float64" matters: a ReLU
+block without biases (at a zero input every ReLU sits at its kink, where its gradient is 0)
+and two convs with faint outer taps (their gradient, 9e-48, is 0 in float32). A measurement
+with a zero input or in float32 comes out too small there, and is told why.
+
 The references are :mod:`voclab.receptive_field`'s own functions.
 
 Notebook: 02_dilated_convolutions.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -233,10 +240,13 @@ def _empirical(module, length, in_channels):
     return tuple(rf.empirical_receptive_field(module, length, in_channels))
 
 
-def _measure(module, length, in_channels, *, where="middle", result="offsets"):
-    """The gradient measurement with one thing changed (where it looks, or what it returns)."""
-    x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True)
-    y = module.double()(x)
+def _measure(module, length, in_channels, *, where="middle", result="offsets", inputs="random",
+             dtype=torch.float64):
+    """The gradient measurement with one thing changed: where it looks, what it returns, or what
+    it feeds (zeros instead of random samples, float32 instead of float64)."""
+    make = torch.randn if inputs == "random" else torch.zeros
+    x = make(1, in_channels, length, dtype=dtype, requires_grad=True)
+    y = copy.deepcopy(module).to(dtype)(x)
     t = y.shape[-1] // 2 if where == "middle" else y.shape[-1] - 1
     y[0, :, t].sum().backward()
     touched = torch.nonzero(x.grad[0].abs().sum(0)).flatten()
@@ -254,6 +264,40 @@ def _melgan_stack(channels):
     return nn.Sequential(*(melgan.ResnetBlock(channels, dilation=3 ** j) for j in range(3)))
 
 
+class _ReluResidual(nn.Module):
+    """``x + conv₂(ReLU(conv₁(x)))`` with centred convs and no biases (a case of notebook 02).
+
+    At ``x = 0`` every ReLU sits at its kink, where torch's gradient is 0: only the identity
+    reaches the output, and a zero input measures a field of one sample. A random input
+    switches on about half of the 32 hidden channels at every position, enough for each
+    path to get through.
+    """
+
+    def __init__(self, channels=2, hidden=32, kernel_size=3, dilation=2):
+        super().__init__()
+        padding = (kernel_size - 1) // 2 * dilation
+        self.conv1 = nn.Conv1d(channels, hidden, kernel_size, dilation=dilation, padding=padding, bias=False)
+        self.conv2 = nn.Conv1d(hidden, channels, kernel_size, dilation=dilation, padding=padding, bias=False)
+
+    def forward(self, x):
+        return x + self.conv2(torch.relu(self.conv1(x)))
+
+
+#: the taps of each conv of the faint stack: the product of two outer taps, 9e-48, lies below
+#: float32's smallest number (1.4e-45) and far above float64's; two centre taps give 1e-36, a
+#: normal float32, so a float32 measurement sees the middle of the field and misses its ends
+_FAINT_TAPS = (3e-24, 1e-18, 3e-24)
+
+
+def _faint_stack():
+    """Two centred convs (kernel 3, dilation 4, no bias) whose outer taps are faint (a case of notebook 02)."""
+    convs = [nn.Conv1d(1, 1, 3, dilation=4, padding=4, bias=False) for _ in range(2)]
+    with torch.no_grad():
+        for conv in convs:
+            conv.weight.copy_(torch.tensor(_FAINT_TAPS).view(1, 1, 3))
+    return nn.Sequential(*convs)
+
+
 def _empirical_cases():
     from ..models import hifigan
 
@@ -264,13 +308,27 @@ def _empirical_cases():
         resblock = hifigan.ResBlock1(2, 3, [1, 3, 5])
         melgan_stack = _melgan_stack(1)
         single = nn.Conv1d(1, 1, 3, dilation=4, padding=4)
+        relu_block = _ReluResidual()
+        faint = _faint_stack()  # its weights are set, but creating a conv draws random numbers too
     return [
         Case("a causal stack, 2 channels, kernel 2, dilations (1, 2, 4, 8), 64 samples", (causal_k2, 64, 2)),
         Case("a causal stack, 1 channel, kernel 3, dilations (1, 3, 9), 128 samples", (causal_k3, 128, 1)),
         Case("HiFi-GAN's ResBlock1 (k=3, dilations 1, 3, 5; centred padding), 101 samples", (resblock, 101, 2)),
         Case("MelGAN's residual stack (dilations 1, 3, 9; reflection padding), 100 samples", (melgan_stack, 100, 1)),
         Case("one centred conv, kernel 3, dilation 4: a field with gaps (only −4, 0 and 4 reach)", (single, 33, 1)),
+        Case("a residual block x + conv(ReLU(conv(x))) without biases (k 3, d 2; a ReLU's gradient at 0 is 0)",
+             (relu_block, 41, 2)),
+        Case("two centred convs (k 3, d 4) with faint outer taps, 3e-24 beside 1e-18: the outermost inputs reach "
+             "the output with a gradient of 9e-48", (faint, 49, 1)),
     ]
+
+
+_ZERO_INPUT = ("the field comes out too small: with a zero input every ReLU sits at its kink, where its gradient "
+               "is exactly 0, so the samples behind it seem not to reach the output. Feed a random input, "
+               "torch.randn(1, in_channels, length, dtype=torch.float64), to a float64 copy of the module")
+_FLOAT32 = ("the field comes out too small: in float32 a tiny gradient (here 9e-48, through the faint outer taps) "
+            "rounds to 0. Measure in float64: a float64 copy of the module, copy.deepcopy(module).double(), "
+            "fed a random float64 input")
 
 
 register(Exercise(
@@ -279,7 +337,8 @@ register(Exercise(
     reference=_empirical,
     cases=_empirical_cases,
     reference_name="voclab.receptive_field.empirical_receptive_field",
-    hint="x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True); y = module.double()(x); "
+    hint="x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True); y = "
+         "copy.deepcopy(module).double()(x) (a float64 copy: the caller's module stays as it was); "
          "t = y.shape[-1] // 2; y[0, :, t].sum().backward(); the non-zero entries of x.grad[0].abs().sum(0) are the "
          "inputs that reach output t: return (first − t, last − t).",
     compare=_EXACT,
@@ -292,5 +351,9 @@ register(Exercise(
         (lambda m, n, c: _measure(m, n, c, result="reversed"),
          ("you returned t − index (how far *after* the input the output comes); return index − t, so a causal "
           "field is (−(RF − 1), 0)")),
+        # the first match names the mistake: float32 before zeros-in-float32, which both lose the faint taps
+        (lambda m, n, c: _measure(m, n, c, inputs="zeros"), _ZERO_INPUT),
+        (lambda m, n, c: _measure(m, n, c, dtype=torch.float32), _FLOAT32),
+        (lambda m, n, c: _measure(m, n, c, inputs="zeros", dtype=torch.float32), _ZERO_INPUT),
     ],
 ))
