@@ -220,9 +220,19 @@ def _other_sampler(logits, temperature=1.0, generator=None):
     return (cdf < u).sum(dim=1).clamp(max=logits.shape[1] - 1)
 
 
-@torch.no_grad()
-def _other_generate_cached(model, c=None, length=None, temperature=1.0, generator=None):
-    """Written differently: queues of the k dilated taps per layer (Paine et al.), F.linear on (B, C) vectors."""
+def _queue_generation(*, dilated=True, decode=True):
+    """Written differently: queues of the k dilated taps per layer (Paine et al.), F.linear on (B, C) vectors.
+
+    With ``dilated=False`` the taps are the last k inputs (a cache that ignores the dilation); with
+    ``decode=False`` the drawn classes are returned instead of audio: two conceptual mistakes."""
+
+    @torch.no_grad()
+    def generate(model, c=None, length=None, temperature=1.0, generator=None):
+        return _queue_generate(model, c, length, temperature, generator, dilated=dilated, decode=decode)
+    return generate
+
+
+def _queue_generate(model, c, length, temperature, generator, *, dilated, decode):
     cfg = model.cfg
     c_up = model.upsample_net(c) if c is not None else None
     batch = 1 if c is None else len(c)
@@ -238,7 +248,7 @@ def _other_generate_cached(model, c=None, length=None, temperature=1.0, generato
             past.append(h)
             del past[0]
             d = layer.conv.dilation[0]
-            taps = torch.stack(past[::d], dim=-1)  # (B, R, k), oldest first
+            taps = torch.stack(past[::d] if dilated else past[-layer.conv.kernel_size[0]:], dim=-1)  # (B, R, k)
             a = torch.einsum("brk,grk->bg", taps, layer.conv.weight) + layer.conv.bias
             if c_up is not None:
                 a = a + c_up[:, :, t] @ layer.conv1x1c.weight[:, :, 0].T
@@ -249,7 +259,11 @@ def _other_generate_cached(model, c=None, length=None, temperature=1.0, generato
         logits = model.last_conv_layers((skips / math.sqrt(len(model.layers)))[:, :, None])[:, :, 0]
         previous = wavenet.sample_categorical(logits, temperature, generator)
         out.append(previous)
-    return wavenet.mu_law_decode(torch.stack(out, dim=1))
+    classes = torch.stack(out, dim=1)
+    return wavenet.mu_law_decode(classes) if decode else classes
+
+
+_other_generate_cached = _queue_generation()
 
 
 @pytest.mark.parametrize("name,solution", [
@@ -264,6 +278,51 @@ def test_a_correct_solution_written_differently_passes(name, solution):
     result = check_exercise(name, solution)
     assert result.status == "passed", result.message
     assert result.use is solution
+
+
+# --------------------------------------------------------------------------- conceptual mistakes, as learners write them
+
+
+def _encode_without_sign(x, mu=255):
+    if isinstance(x, torch.Tensor):
+        return torch.from_numpy(_encode_without_sign(x.numpy(), mu))
+    companded = np.log(1 + mu * np.abs(x)) / np.log(1 + mu)  # sign(x) forgotten
+    return np.floor((companded + 1) / 2 * mu + 0.5).astype(np.int64)
+
+
+def _decode_without_sign(q, mu=255):
+    y = 2 * np.asarray(q, dtype=np.float64) / mu - 1
+    return (np.expm1(np.abs(y) * np.log1p(mu)) / mu).astype(np.float32)  # sign(y) forgotten
+
+
+def _decode_to_float_classes(q, mu=255):
+    return q.float() if isinstance(q, torch.Tensor) else np.float32(q)
+
+
+class _BlockWithoutConditioning(_OtherBlock):
+    """Creates conv1x1c and conv1x1g but forgets to use them: tanh(W_f x)·σ(W_g x)."""
+
+    def forward(self, x, c=None, g=None):
+        a = self.conv(x)[..., : x.shape[-1]]
+        a_tanh, a_sigmoid = torch.split(a, self.half, dim=1)
+        z = a_tanh.tanh() * a_sigmoid.sigmoid()
+        return (x + self.conv1x1_out(z)) / math.sqrt(2), self.conv1x1_skip(z)
+
+
+@pytest.mark.parametrize("name,wrong,says", [
+    ("mu_law_encode", _encode_without_sign, "Multiply by sign(x)"),
+    ("mu_law_decode", _decode_without_sign, "the sign is lost"),
+    ("mu_law_decode", _decode_to_float_classes, "decoding turns them into audio in [−1, 1]"),
+    ("GatedResidualBlock", _BlockWithoutConditioning, "the conditioning is missing"),
+    ("generate_cached", _queue_generation(dilated=False), "cache ignores the dilation"),
+    ("generate_cached", _queue_generation(decode=False), "not audio: generation returns samples in [−1, 1]"),
+], ids=["encode-without-sign", "decode-without-sign", "decode-returns-classes", "block-without-conditioning",
+        "cache-ignores-dilation", "generation-returns-classes"])
+def test_a_conceptual_mistake_is_named(name, wrong, says):
+    result = check_exercise(name, wrong)
+    assert result.status == "failed"
+    assert says in result.message, result.message
+    assert "values differ" not in result.message
 
 
 def test_an_encoder_that_returns_floats_is_told_to_cast():

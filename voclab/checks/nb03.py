@@ -99,15 +99,16 @@ def _encode_cases():
     ]
 
 
-def _encode_variant(*, rounding="round", log="log1p", scale="mu"):
+def _encode_variant(*, rounding="round", log="log1p", scale="mu", sign=True):
     def wrong(x, mu=255):
         lib = torch if isinstance(x, torch.Tensor) else np
         x64 = x.double() if lib is torch else np.asarray(x, dtype=np.float64)
         magnitude = lib.abs(x64)
+        signed = lib.sign(x64) if sign else 1.0  # without it, F(−x) = F(x): negative audio lands above 128
         if log == "log1p":
-            companded = lib.sign(x64) * lib.log1p(mu * magnitude) / math.log1p(mu)
+            companded = signed * lib.log1p(mu * magnitude) / math.log1p(mu)
         elif log == "log_mu":
-            companded = lib.sign(x64) * lib.log1p(mu * magnitude) / math.log(mu)
+            companded = signed * lib.log1p(mu * magnitude) / math.log(mu)
         else:  # "no_companding"
             companded = x64
         levels = mu + 1 if scale == "mu_plus_1" else mu
@@ -142,6 +143,10 @@ register(Exercise(
         (_encode_variant(log="no_companding"),
          ("the classes are evenly spaced in x: that is linear 8-bit quantisation. Compand first, "
           "F = sign(x)·ln(1 + μ|x|) / ln(1 + μ), then quantise F")),
+        (_encode_variant(sign=False),
+         ("the sign is lost: ln(1 + μ|x|) / ln(1 + μ) is the same for x and −x, so negative samples land in the "
+          "upper classes. Multiply by sign(x), F = sign(x)·ln(1 + μ|x|) / ln(1 + μ): x < 0 then gives classes "
+          "below 128")),
     ],
 ))
 
@@ -155,15 +160,28 @@ def _decode_cases():
     ]
 
 
-def _decode_variant(*, expand=True, shift=True, minus_one=True):
+def _decode_variant(*, expand=True, shift=True, minus_one=True, sign=True):
     def wrong(q, mu=255):
         lib = torch if isinstance(q, torch.Tensor) else np
         q64 = q.double() if lib is torch else np.asarray(q, dtype=np.float64)
         y = 2 * q64 / mu - 1 if shift else q64 / mu
         if expand:
-            y = lib.sign(y) * ((1 + mu) ** lib.abs(y) - (1 if minus_one else 0)) / mu
+            y = (lib.sign(y) if sign else 1.0) * ((1 + mu) ** lib.abs(y) - (1 if minus_one else 0)) / mu
         return y.float() if lib is torch else y.astype(np.float32)
     return wrong
+
+
+def _decode_returns_classes(as_float=False):
+    """A decoder that hands the classes back (as they are, or as floats) instead of audio."""
+    def wrong(q, mu=255):
+        if not as_float:
+            return q
+        return q.float() if isinstance(q, torch.Tensor) else np.asarray(q).astype(np.float32)
+    return wrong
+
+
+_DECODE_CLASSES = ("you returned the classes 0 … μ themselves; decoding turns them into audio in [−1, 1]: "
+                   "y = 2q / μ − 1, then x = sign(y)·((1 + μ)^|y| − 1) / μ")
 
 
 register(Exercise(
@@ -183,6 +201,11 @@ register(Exercise(
         (_decode_variant(minus_one=False),
          ("the − 1 of the expansion is missing: x = sign(y)·((1 + μ)^|y| − 1) / μ, so that class 128 "
           "(y ≈ 0) decodes to ≈ 0")),
+        (_decode_variant(sign=False),
+         ("the sign is lost: every decoded sample is ≥ 0. Classes below 128 are negative audio: "
+          "x = sign(y)·((1 + μ)^|y| − 1) / μ")),
+        (_decode_returns_classes(), _DECODE_CLASSES),
+        (_decode_returns_classes(as_float=True), _DECODE_CLASSES),
     ],
 ))
 
@@ -211,7 +234,8 @@ class _BlockVariant(nn.Module):
     """A wrong ResidualBlock: the reference with one ingredient changed."""
 
     def __init__(self, residual, gate, skip, kernel_size, dilation, cin=0, gin=0, *, padding="causal",
-                 scale=_HALF_SQRT, gate_order="tanh_first", split="halves", skip_from="z", residual_add=True):
+                 scale=_HALF_SQRT, gate_order="tanh_first", split="halves", skip_from="z", residual_add=True,
+                 conditioning=("c", "g")):
         super().__init__()
         self.conv = nn.Conv1d(residual, gate, kernel_size, dilation=dilation)
         self.conv1x1c = nn.Conv1d(cin, gate, 1, bias=False) if cin else None
@@ -220,7 +244,7 @@ class _BlockVariant(nn.Module):
         self.conv1x1_skip = nn.Conv1d(gate // 2, skip, 1)
         self.pad = (kernel_size - 1) * dilation
         self.padding, self.scale, self.gate_order, self.split = padding, scale, gate_order, split
-        self.skip_from, self.residual_add = skip_from, residual_add
+        self.skip_from, self.residual_add, self.conditioning = skip_from, residual_add, conditioning
 
     def forward(self, x, c=None, g=None):
         if self.padding == "causal":
@@ -230,9 +254,9 @@ class _BlockVariant(nn.Module):
         else:  # "right": the future
             h = F.pad(x, (0, self.pad))
         a = self.conv(h)
-        if c is not None:
+        if c is not None and "c" in self.conditioning:  # (): tanh(W_f x)·σ(W_g x), without V·c
             a = a + self.conv1x1c(c)
-        if g is not None:
+        if g is not None and "g" in self.conditioning:
             a = a + self.conv1x1g(g)
         first, second = a.chunk(2, dim=1) if self.split == "halves" else (a[:, 0::2], a[:, 1::2])
         if self.gate_order == "tanh_first":
@@ -300,6 +324,12 @@ register(Exercise(
          "the skip output is taken after the residual sum; it comes from the gate: skip = conv1x1_skip(z)"),
         (_block_variant(residual_add=False),
          "the residual connection is missing: out = (conv1x1_out(z) + x) · √0.5"),
+        (_block_variant(conditioning=()),
+         ("the conditioning is missing: without V·c the block ignores the mel and can only babble. Add it to "
+          "the dilated conv's output before the gate, a = conv(…) + conv1x1c(c) (and + conv1x1g(g) when g is given)")),
+        (_block_variant(conditioning=("c",)),
+         ("the global conditioning is missing: add conv1x1g(g) (one vector per clip, broadcast over time) to the "
+          "dilated conv's output too, a = conv(…) + conv1x1c(c) + conv1x1g(g)")),
     ],
 ))
 
