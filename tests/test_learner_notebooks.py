@@ -168,8 +168,37 @@ def test_nested_and_multiple_blocks(tmp_path):
     root = _repo(tmp_path, cell)
     tool.write_all(root)
     (source,) = _learner_sources(root)
-    assert '            raise NotImplementedError("Exercise forward: ' in source
+    assert '            raise NotImplementedError("Exercise Block.forward: ' in source  # a method: with its class
     assert '\traise NotImplementedError("Exercise helper: ' in source  # not `inner`, which ended before
+    compile(source, "cell", "exec")
+
+
+def test_a_method_is_named_with_its_class(tmp_path):
+    """The stub of a module exercise names the class ("Exercise forward" would name every module)."""
+    cell = new_code_cell(
+        "class ConditionUpsampler(nn.Module):\n"
+        "    def __init__(self, upsample_scales):\n"
+        "        super().__init__()\n"
+        "        ### BEGIN SOLUTION\n"
+        "        self.up_layers = make_the_layers(upsample_scales)\n"
+        "        ### END SOLUTION\n"
+        "\n"
+        "    @torch.no_grad()\n"
+        "    def forward(self, c):\n"
+        "        def helper(h):\n"
+        "            ### BEGIN SOLUTION\n"
+        "            return smooth_the_frames(h)\n"
+        "            ### END SOLUTION\n"
+        "        ### BEGIN SOLUTION\n"
+        "        return helper(c.unsqueeze(1)).squeeze(1)\n"
+        "        ### END SOLUTION\n"
+    )
+    root = _repo(tmp_path, cell)
+    tool.write_all(root)
+    (source,) = _learner_sources(root)
+    assert '        raise NotImplementedError("Exercise ConditionUpsampler.__init__: replace this line with your code")' in source
+    assert '        raise NotImplementedError("Exercise ConditionUpsampler.forward: replace this line with your code")' in source
+    assert '            raise NotImplementedError("Exercise helper: ' in source  # a function inside a method: its own name
     compile(source, "cell", "exec")
 
 

@@ -10,9 +10,12 @@ This tool writes ``notebooks/NN_name.ipynb`` from each of them:
 
       raise NotImplementedError("Exercise griffin_lim: replace this line with your code")
 
-  The name is the nearest ``def`` enclosing the block in that cell; without one, the
-  cell's exercise tag (``exercise:NAME`` in the cell's tags, or ``metadata.exercise``),
-  else ``this exercise``.
+  The name is the nearest ``def`` enclosing the block in that cell, with its class in
+  front for a method (``Exercise ConditionUpsampler.forward``: the class is what the
+  learner checks, and ``forward`` alone names every module); without a ``def``, the
+  enclosing class, else the cell's exercise tag (``exercise:NAME`` in the cell's tags, or
+  ``metadata.exercise``), else ``this exercise``. ``voclab.check`` recognises this message
+  (and only this one) as "not done yet".
 * In markdown (and raw) cells, ``<!-- BEGIN SOLUTION --> ... <!-- END SOLUTION -->``
   becomes ``*(Your answer here.)*``.
 * Cells tagged ``solution-only`` are dropped.
@@ -64,7 +67,7 @@ _END_CODE = re.compile(r"^([ \t]*)#+[ \t]*END SOLUTION[ \t]*$")
 _MD_MARKER = re.compile(r"<!--\s*(BEGIN|END) SOLUTION\s*-->")
 _ANY_MARKER = re.compile(r"(BEGIN|END) SOLUTION")
 _MAGIC = re.compile(r"^[ \t]*[%!]|\?[ \t]*$")
-_DEF_LINE = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
+_DEF_LINE = re.compile(r"^([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)")
 _EXERCISE_TAG = re.compile(r"^exercise[:=](.+)$")
 # Cell metadata that only records a run, never content.
 _TRANSIENT_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
@@ -278,7 +281,12 @@ def _logical_lines(source: str) -> list[tuple[int, int, list[str]]]:
 
 
 def enclosing_def(lines: list[str], begin: int, indent: str) -> str | None:
-    """Name of the nearest ``def`` enclosing line ``begin`` (0-based) indented by ``indent``."""
+    """Name of the nearest ``def`` enclosing line ``begin`` (0-based) indented by ``indent``.
+
+    A method is named with its class, ``"ConditionUpsampler.forward"`` (when the statement
+    right around the ``def`` is a ``class``); a block directly in a class body by the class;
+    None when neither encloses it.
+    """
     width = len(indent)
     try:
         logical = _logical_lines(_mask_magics(lines))
@@ -289,20 +297,23 @@ def enclosing_def(lines: list[str], begin: int, indent: str) -> str | None:
             if stripped and not stripped.startswith(("#", ")", "]", "}")):
                 col = len(line) - len(line.lstrip(" \t"))
                 match = _DEF_LINE.match(line)
-                toks = ["def", match.group(2)] if match else [stripped.split()[0]]
+                toks = [match.group(2), match.group(3)] if match else [stripped.split()[0]]
                 logical.append((number + 1, col, toks))
-    threshold = width
+    threshold, function = width, None
     for row, col, toks in reversed(logical):
         if row > begin or col >= threshold:
             continue
+        toks = toks[1:] if toks[:1] == ["async"] else toks
+        if toks[:1] == ["class"] and len(toks) > 1:
+            return f"{toks[1]}.{function}" if function else toks[1]
+        if function:  # the statement around the def is not a class: the def's own name
+            return function
         if toks[:1] == ["def"] and len(toks) > 1:
-            return toks[1]
-        if toks[:2] == ["async", "def"] and len(toks) > 2:
-            return toks[2]
+            function = toks[1]
         threshold = col
         if threshold == 0:
             break
-    return None
+    return function
 
 
 def transform_code(source: str, notebook: str, index: int, fallback: str) -> str:
