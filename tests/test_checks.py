@@ -360,7 +360,7 @@ def test_class_exercise_with_custom_run(toys):
 
     class Mine(torch.nn.Module):
         def forward(self, x):
-            raise NotImplementedError
+            raise NotImplementedError("Exercise Mine.forward: replace this line with your code")
 
     result = check_exercise("toy_module", Mine)
     assert result.status == "not done" and result.use is Doubler
@@ -872,6 +872,22 @@ def test_global_state_changed_by_the_function_is_reported_and_put_back(toys):
     finally:
         torch.set_grad_enabled(True)
     assert result.status == "failed" and grad and "torch.set_grad_enabled" in result.message
+
+
+def test_a_setting_changed_on_a_later_input_is_reported_too(toys):
+    calls = []
+
+    def mine(x):
+        calls.append(1)
+        if len(calls) == 2:  # the first input passed (and was checked for in-place changes) already
+            torch.set_grad_enabled(False)
+        return x / np.abs(x).max()
+
+    try:
+        result = _checked("toy_normalise", mine)
+    finally:
+        torch.set_grad_enabled(True)
+    assert result.status == "passed" and "torch.set_grad_enabled" in result.message
 
 
 @needs_alarm

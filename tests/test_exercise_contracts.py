@@ -57,3 +57,222 @@ def test_each_listed_mistake_is_recognised(name, index):
 
 def test_every_exercise_lists_at_least_one_mistake():
     assert [name for name in NAMES if not get_exercise(name).mistakes] == []
+
+
+# --------------------------------------------------------------------------------------
+# what the engine promises every exercise (issue 10 §1): each mistake, and its message
+# --------------------------------------------------------------------------------------
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from voclab.checks import Case, Exercise, is_stub  # noqa: E402
+from voclab.models import wavenet  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _notebook_code(notebook: str, defines: str) -> str:
+    """The code of the solution notebook's cell that defines ``defines``, without its check line."""
+    cells = json.loads((ROOT / "solutions" / f"{notebook}.ipynb").read_text(encoding="utf-8"))["cells"]
+    source = next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and f"def {defines}(" in "".join(c["source"]))
+    return source.split(f"\n{defines} = voclab.check")[0]
+
+
+GUMBEL_MAX = '''
+def sample_categorical(logits, temperature=1.0, generator=None):
+    """Gumbel-max: argmax(logits / T − log(−log U)) — another valid sampler, which draws other numbers."""
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    u = torch.rand(logits.shape, generator=generator, dtype=logits.dtype).clamp_min(1e-12)
+    return (logits / temperature - torch.log(-torch.log(u))).argmax(dim=-1)
+'''
+
+
+def test_a_correct_answer_never_fails_because_of_an_earlier_correct_answer():
+    """Notebook 03: the learner's Gumbel-max sampler passed exercise 5; the notebook's own
+    generate_cached, which calls it through its globals, must pass exercise 6."""
+    namespace = {"math": math, "np": np, "torch": torch, "F": F, "nn": nn,
+                 "mu_law_encode": wavenet.mu_law_encode, "mu_law_decode": wavenet.mu_law_decode}
+    exec(GUMBEL_MAX, namespace)
+    assert check_exercise("sample_categorical", namespace["sample_categorical"]).status == "passed"
+    gumbel = namespace["sample_categorical"]
+    exec(_notebook_code("03_wavenet", "generate_cached"), namespace)
+    result = check_exercise("generate_cached", namespace["generate_cached"])
+    assert result.status == "passed", result.message
+    assert namespace["sample_categorical"] is gumbel  # the learner's own is put back
+
+
+class _ReflectUpsampler(nn.Module):
+    """A ConditionUpsampler that pads by reflection, with a padding PyTorch does not implement for 4-D input."""
+
+    def __init__(self, upsample_scales):
+        super().__init__()
+        self.upsample_scales = list(upsample_scales)
+        self.up_layers = nn.ModuleList(nn.Conv2d(1, 1, (1, 2 * s + 1), bias=False) for s in self.upsample_scales)
+        for s, conv in zip(self.upsample_scales, self.up_layers):
+            nn.init.constant_(conv.weight, 1 / (2 * s + 1))
+
+    def forward(self, c):
+        h = c.unsqueeze(1)
+        for s, conv in zip(self.upsample_scales, self.up_layers):
+            h = conv(F.pad(h.repeat_interleave(s, dim=-1), (s, s), mode="reflect"))  # NotImplementedError
+        return h.squeeze(1)
+
+
+def test_pytorchs_own_not_implemented_error_is_a_failure_not_not_done():
+    result = check_exercise("ConditionUpsampler", _ReflectUpsampler)
+    assert result.status == "failed", result.message
+    assert "raised NotImplementedError" in result.message and "not done" not in result.message
+
+
+def _stub_raising(message):
+    def stub(*args, **kwargs):
+        raise NotImplementedError(*([message] if message is not None else []))
+    return stub
+
+
+@pytest.mark.parametrize("message, status", [
+    ("Exercise sample_categorical: replace this line with your code", "not done"),
+    ("Exercise ConditionUpsampler.forward: replace this line with your code", "not done"),  # a method, with its class
+    ("Exercise forward: replace this line with your code", "not done"),  # learner notebooks made before
+    ("Exercise: replace this line with your code", "not done"),
+    (None, "failed"),  # a bare NotImplementedError is the learner's own
+    ("reflection padding is not implemented for this shape", "failed"),
+])
+def test_only_the_stubs_own_message_means_not_done(message, status):
+    result = check_exercise("sample_categorical", _stub_raising(message))
+    assert result.status == status, result.message
+    if status == "failed":
+        assert "raised NotImplementedError" in result.message
+
+
+STUB_LINE = re.compile(r'raise NotImplementedError\("(Exercise [^"]*)"\)')
+
+
+def test_every_stub_of_the_learner_notebooks_is_recognised_and_names_its_class():
+    stubs = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        stubs += [m for c in cells if c["cell_type"] == "code" for m in STUB_LINE.findall("".join(c["source"]))]
+    assert stubs and all(is_stub(NotImplementedError(m)) for m in stubs)
+    assert "Exercise ConditionUpsampler.forward: replace this line with your code" in stubs
+    assert "Exercise forward: replace this line with your code" not in stubs
+
+
+@torch.no_grad()
+def _naive_generate(model, c=None, length=None, temperature=1.0, generator=None):
+    """Right samples, no caching: the whole network on every sample drawn so far, for each new one."""
+    c_up = model.upsample_net(c) if c is not None else None
+    length = length or c_up.shape[-1]
+    classes = torch.full((1 if c is None else len(c), 1), 128)
+    for t in range(length):
+        h, skips = model.first_conv(F.one_hot(classes, model.cfg.quantize_channels).transpose(1, 2).double()), 0
+        for layer in model.layers:
+            h, skip = layer(h, None if c_up is None else c_up[:, :, : t + 1])
+            skips = skips + skip
+        logits = model.last_conv_layers(skips * math.sqrt(1 / len(model.layers)))[:, :, -1]
+        classes = torch.cat([classes, wavenet.sample_categorical(logits, temperature, generator)[:, None]], dim=1)
+    return wavenet.mu_law_decode(classes[:, 1:])
+
+
+def test_a_generate_cached_that_recomputes_the_past_fails():
+    result = check_exercise("generate_cached", _naive_generate)
+    assert result.status == "failed", result.message
+    assert "recomputes the whole past at each step" in result.message
+    assert "keep a queue per layer" in result.message
+
+
+def _rms(x):
+    """The root mean square of ``x``."""
+    return float(np.sqrt(np.mean(x**2)))
+
+
+def _peak_normalise(x):
+    """``x`` divided by its largest absolute value."""
+    return x / np.abs(x).max()
+
+
+def _frames(n, hop):
+    """How many frames of ``hop`` samples cover ``n`` samples, the first at 0."""
+    return 1 + n // hop
+
+
+@pytest.fixture
+def toys():
+    specs = [
+        Exercise(name="toy_rms", notebook="00_toys", reference=_rms, reference_name="x.rms",
+                 cases=lambda: [Case("a quiet ramp", (np.linspace(-0.29, 0.29, 101),))]),
+        Exercise(name="toy_peak_normalise", notebook="00_toys", reference=_peak_normalise, reference_name="x.peak",
+                 cases=lambda: [Case("20 values", (np.random.default_rng(0).standard_normal(20),))]),
+        Exercise(name="toy_frames", notebook="00_toys", reference=_frames, reference_name="x.frames",
+                 cases=lambda: [Case("1000 samples, hop 256", (1000, 256))]),
+    ]
+    for spec in specs:
+        checks.register(spec)
+    yield
+    for spec in specs:
+        checks.EXERCISES.pop(spec.name, None)
+
+
+NUMBERS = re.compile(r"expected (\S+), got (\S+)")
+
+
+@pytest.mark.parametrize("name, mine", [
+    ("toy_rms", lambda x: float(np.sqrt(np.mean(x**2) + 1e-5))),
+    ("toy_peak_normalise", lambda x: x / (np.abs(x).max() + 1e-4)),
+])
+def test_a_slightly_shifted_result_is_named_with_enough_digits(toys, name, mine):
+    result = check_exercise(name, mine)
+    assert result.status == "failed"
+    assert "matches to 3 decimals but not to the tolerance" in result.message, result.message
+    assert "an eps/epsilon or clamp that shifts the result slightly?" in result.message
+    expected, got = NUMBERS.search(result.message).groups()
+    assert expected != got  # enough digits to see the difference
+
+
+@pytest.mark.parametrize("mine", [lambda n, hop: 1 + n / hop, lambda n, hop: float(1 + n // hop)])
+def test_a_float_where_an_int_is_expected(toys, mine):
+    result = check_exercise("toy_frames", mine)
+    assert result.status == "failed"
+    assert "where the int 4 is expected — return an int (e.g. int(...) / math.floor), not a float" in result.message
+
+
+class _ListedUpsampler(nn.Module):
+    """A correct ConditionUpsampler whose layers sit in a plain Python list: PyTorch does not register them."""
+
+    def __init__(self, upsample_scales):
+        super().__init__()
+        self.upsample_scales = list(upsample_scales)
+        self.up_layers = [nn.Conv2d(1, 1, (1, 2 * s + 1), padding=(0, s), bias=False) for s in self.upsample_scales]
+        for s, conv in zip(self.upsample_scales, self.up_layers):
+            nn.init.constant_(conv.weight, 1 / (2 * s + 1))
+
+    def forward(self, c):
+        h = c.unsqueeze(1)
+        for s, conv in zip(self.upsample_scales, self.up_layers):
+            h = conv(h.repeat_interleave(s, dim=-1))
+        return h.squeeze(1)
+
+
+class _AliasedUpsampler(_ListedUpsampler):
+    """Correct: the layers are registered (nn.ModuleList), and a plain list also points at them."""
+
+    def __init__(self, upsample_scales):
+        super().__init__(upsample_scales)
+        self.in_order = self.up_layers  # a plain list of layers that are registered below: nothing is lost
+        self.up_layers = nn.ModuleList(self.in_order)
+
+
+def test_layers_in_a_plain_list_are_told_to_use_module_list():
+    init = vars(_ListedUpsampler)["__init__"]
+    result = check_exercise("ConditionUpsampler", _ListedUpsampler)
+    assert result.status == "failed"
+    assert "`self.up_layers` is a plain Python list" in result.message
+    assert "use nn.ModuleList so PyTorch registers the layers" in result.message
+    assert vars(_ListedUpsampler)["__init__"] is init  # the class is left as it was
+    assert check_exercise("ConditionUpsampler", _AliasedUpsampler).status == "passed"

@@ -9,9 +9,11 @@ compares each result with voclab's reference implementation and prints one short
 
 * ``✅ griffin_lim: public checks passed (5 inputs).`` -- the learner's function is
   returned, and the cells below use it;
-* ``⏳ griffin_lim is not done yet — ...`` -- the function still raises
-  ``NotImplementedError`` (the stub of the learner notebook): voclab's reference is
-  returned instead, so the rest of the notebook runs with correct values;
+* ``⏳ griffin_lim is not done yet — ...`` -- the function still raises the stub's own
+  ``NotImplementedError("Exercise griffin_lim: replace this line with your code")`` (the
+  learner notebook's; see :func:`is_stub`): voclab's reference is returned instead, so the
+  rest of the notebook runs with correct values. Any other exception -- PyTorch's own
+  ``NotImplementedError`` for an unsupported padding mode included -- is a failure;
 * ``❌ griffin_lim: <what is wrong> on input k (<description>).`` followed by a hint --
   the reference is returned too, and the note says so.
 
@@ -20,8 +22,15 @@ and tuples/lists/dicts of these: a missing ``return``, the wrong number of outpu
 that is off by one or transposed, a real result where a complex one is expected (or
 integers where floats are), NaN/Inf, a flipped sign, a constant scale factor (with a word
 about normalisation when the factor is a size of the input), a one-sample shift, an input
-changed in place, a known mistake listed by the exercise, or else the largest error and
-where it is.
+changed in place, a known mistake listed by the exercise, a float returned where an int is
+expected, values that agree to three decimals but not to the tolerance (an eps or a clamp),
+or else the largest error and where it is.
+
+A learner's correct answer never fails because of an earlier correct answer: while an
+exercise is checked, the learner's own functions of the notebook's *earlier* exercises that
+it calls through its globals (``sample_categorical`` inside ``generate_cached``) are voclab's
+references (see :func:`_earlier_references`) -- a different but valid sampler draws other
+numbers, and the samples could not be compared.
 
 Two kinds of exercise need more than equal values:
 
@@ -34,7 +43,13 @@ Two kinds of exercise need more than equal values:
   (:func:`build_alike`) and given voclab's weights before it runs
   (:func:`load_weights_by_use`): by name when the names agree, else layer by layer in the
   order the two ``forward`` methods use them -- so neither the order in which the learner
-  creates the layers nor their names matter, only what the module computes.
+  creates the layers nor their names matter, only what the module computes. A module that
+  keeps layers with parameters in a plain Python list (not registered: the optimiser would
+  never see them) fails with advice to use ``nn.ModuleList``.
+
+Some properties are not values: an exercise may add an :class:`Audit`, run once every input
+passes -- notebook 03 checks that cached generation does the same work per sample whatever
+the length (with :func:`counting_work`).
 
 The learner's code cannot derail the notebook (see :func:`check_exercise`): it runs under
 a time limit per input (:data:`DEFAULT_TIMEOUT`, ``Exercise.timeout``, the environment
@@ -56,6 +71,7 @@ import cmath
 import copy
 import dataclasses
 import difflib
+import functools
 import importlib
 import inspect
 import itertools
@@ -63,6 +79,7 @@ import linecache
 import math
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -78,6 +95,7 @@ import numpy as np
 from ..errors import ConfigError
 
 __all__ = [
+    "Audit",
     "Case",
     "Compare",
     "Differentiable",
@@ -93,8 +111,10 @@ __all__ = [
     "check_exercise",
     "check",
     "diagnose",
+    "is_stub",
     "build_alike",
     "load_weights_by_use",
+    "counting_work",
 ]
 
 #: Modules that define and register the exercises of each notebook, imported lazily.
@@ -205,6 +225,33 @@ class Differentiable:
     unexpected: str = ""
 
 
+@dataclass(frozen=True)
+class Audit:
+    """A check of *how* the learner's function works, run once its values pass on every input.
+
+    Equal values do not show everything: cached generation that recomputes the whole past
+    gives exactly the right samples, only ever slower. An audit runs the learner's function
+    again (under the same time limit, with the same stand-ins for earlier exercises) and
+    says what is wrong.
+
+    Parameters
+    ----------
+    description : str
+        What the audit runs, shown in parentheses after a failure, e.g. ``"16 and 32 samples
+        of a 6-layer probe model, counting the inputs of its layers"``.
+    run : callable
+        ``run(fn) -> str or None``: what is wrong (one line that says what to do), or None.
+        An exception raised by ``fn`` fails the check with its message.
+
+    Notes
+    -----
+    Notebook 03's ``generate_cached`` uses one (with :func:`counting_work`).
+    """
+
+    description: str
+    run: Callable[[Callable], str | None]
+
+
 @dataclass
 class Exercise:
     """The specification of one exercise: what to compare, on which inputs, with which hint.
@@ -252,6 +299,8 @@ class Exercise:
         Seconds the learner's function may run on one input before the check stops it and
         fails (see :func:`check_exercise`). None: :data:`DEFAULT_TIMEOUT`. Raise it for an
         exercise whose honest solutions are slow; :data:`TIMEOUT_ENV` overrides it.
+    audit : Audit or None
+        A further check run once every case passes (see :class:`Audit`).
     """
 
     name: str
@@ -266,6 +315,7 @@ class Exercise:
     run: Callable | None = None
     differentiable: Sequence[str | Differentiable] = ()
     timeout: float | None = None
+    audit: Audit | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -281,6 +331,8 @@ class Exercise:
         if self.timeout is not None and not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise ConfigError(f"Exercise {self.name!r}: timeout must be a positive number of seconds or None, "
                               f"got {self.timeout!r}.")
+        if self.audit is not None and not (isinstance(self.audit, Audit) and callable(self.audit.run)):
+            raise ConfigError(f"Exercise {self.name!r}: audit must be an Audit(description, run).")
         for item in self.mistakes:
             if not (isinstance(item, tuple) and len(item) == 2 and callable(item[0])):
                 raise ConfigError(
@@ -639,6 +691,45 @@ def _normalisation_note(c: float, sizes: tuple[int, ...]) -> str:
     return ""
 
 
+def _digits(value: float, difference: float) -> int:
+    """Significant digits that show a difference of ``difference`` in a number of size ``value``."""
+    if difference <= 0 or not math.isfinite(difference) or value == 0 or not math.isfinite(value):
+        return 6
+    return int(min(17, max(6, math.ceil(math.log10(abs(value) / difference)) + 2)))
+
+
+def _tiny_difference_message(of: np.ndarray, rf: np.ndarray, ctx: _Context) -> str | None:
+    """Values that agree to three decimals (or three significant digits) but not to the
+    tolerance: a small eps, a clamp or a float32 step shifts the result slightly. Shown with
+    enough digits to see the difference ("expected 0.1676, got 0.1676" explains nothing)."""
+    err = np.abs(of - rf)
+    flat = int(np.argmax(err))
+    max_err = float(err.flat[flat])
+    scale = float(np.abs(rf).max()) if rf.size else 0.0
+    if not (max_err > 0 and scale > 0 and _rel_err(of, rf) < 1e-3):
+        return None
+    if max_err <= 5e-4:
+        agree = "matches to 3 decimals"
+    elif max_err <= 5e-4 * scale:
+        agree = "matches to 3 significant digits"
+    else:
+        return None
+    want, got = rf.flat[flat], of.flat[flat]
+    if np.iscomplexobj(rf) or np.iscomplexobj(of):
+        want, got = _fmt(complex(want)), _fmt(complex(got))
+    else:
+        digits = _digits(float(want), max_err)
+        want, got = f"{float(want):.{digits}g}", f"{float(got):.{digits}g}"
+    where = "" if of.size == 1 else f" at index {_fmt_index(np.unravel_index(flat, of.shape))}"
+    offset = of - rf
+    shift = ""
+    if of.size > 1 and not np.iscomplexobj(offset) and float(np.ptp(offset)) <= 1e-3 * max_err:
+        shift = f" (every value is off by {float(offset.mean()):+.3g})"
+    tolerance = f"rtol {ctx.compare.rtol:g}, atol {ctx.compare.atol:g}"
+    return (f"{agree} but not to the tolerance ({tolerance}): expected {want}, got {got}{where}{shift} "
+            "— an eps/epsilon or clamp that shifts the result slightly? Use the exact formula")
+
+
 def _value_message(o: np.ndarray, r: np.ndarray, ctx: _Context) -> str:
     """Explain why two arrays of the same shape and dtype family are not close."""
     loose = ctx.loose
@@ -668,6 +759,12 @@ def _value_message(o: np.ndarray, r: np.ndarray, ctx: _Context) -> str:
             if abs(c - 1) >= 1e-3:
                 return (f"wrong scale: the output ≈ {_fmt(c)} × the expected values"
                         + _normalisation_note(c, ctx.sizes))
+    if finite and o.dtype.kind in "fc" and r.dtype.kind in "fc":
+        # before the look-alikes below: a nearly right output also looks like its own
+        # transpose, conjugate or shift when the expected values are symmetric, real or smooth
+        found = _tiny_difference_message(of, rf, ctx)
+        if found:
+            return found
     if finite and np.iscomplexobj(rf) and _rel_err(of, np.conj(rf)) < loose:
         return "the complex conjugate of the expected values (the sign of the phase/imaginary part is flipped)"
     if finite and o.ndim >= 2 and o.shape[-1] == o.shape[-2] and _rel_err(of, np.swapaxes(rf, -1, -2)) < loose:
@@ -743,6 +840,14 @@ def _diagnose(out, ref, ctx: _Context, path: str) -> str | None:
     if rk in _NUMERIC:
         if ok not in _NUMERIC:
             return prefix + f"returned {_describe(out)} where {_describe(ref)} is expected"
+        if rk == "scalar" and _is_int(ref):
+            # a count, a length, an index: a float there breaks range(), slicing and shapes later
+            if isinstance(out, (float, np.floating)):
+                return (prefix + f"returned the float {float(out)!r} where the int {int(ref)} is expected "
+                        "— return an int (e.g. int(...) / math.floor), not a float")
+            if ok == "tensor" and out.numel() == 1:
+                return (prefix + f"returned {_describe(out)} where the int {int(ref)} is expected "
+                        "— return a Python int (int(...) or .item())")
         if (rk == "tensor") != (ok == "tensor"):
             if rk == "tensor":
                 return (prefix + f"returned {_describe(out)} where a torch tensor is expected "
@@ -772,6 +877,10 @@ def _diagnose(out, ref, ctx: _Context, path: str) -> str | None:
     if equal:
         return None
     return prefix + f"returned {_short_repr(out)} where {_short_repr(ref)} is expected"
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 def _short_repr(x, limit: int = 60) -> str:
@@ -1603,6 +1712,222 @@ def _fed_alike(ranked: list, fed: dict, signature: dict) -> list[list]:
 
 
 # ======================================================================================
+# the learner's notebook: the stub, earlier exercises, the modules it builds, its work
+# ======================================================================================
+
+#: The message of the learner notebook's stub (tools/make_learner_notebooks.py): "Exercise
+#: ConditionUpsampler.forward: ...", the older "Exercise forward: ..." or a bare "Exercise: ...".
+_STUB_MESSAGE = re.compile(r"Exercise(?: [^\n]*)?: replace this line with your code")
+
+
+def is_stub(exc: BaseException) -> bool:
+    """Whether ``exc`` is the stub of a learner notebook: ``NotImplementedError("Exercise <name>:
+    replace this line with your code")``.
+
+    Only that means "not done yet": a ``NotImplementedError`` of PyTorch's own
+    (``F.pad(x, ..., mode="reflect")`` on a shape it does not support) or a bare one is a
+    failure like any other exception, with its message.
+
+    Notebook: every exercise notebook (01-07).
+    """
+    return isinstance(exc, NotImplementedError) and bool(_STUB_MESSAGE.fullmatch(str(exc).strip()))
+
+
+def _earlier_exercises(exercise: Exercise) -> list[Exercise]:
+    """The function exercises registered before ``exercise`` for the same notebook (the
+    notebook's order). Classes are left out: a learner's module passes with voclab's weights,
+    and later code may use its own attribute names."""
+    same = [e for e in EXERCISES.values() if e.notebook == exercise.notebook]
+    position = next((i for i, e in enumerate(same) if e is exercise), len(same))
+    return [e for e in same[:position] if not isinstance(e.reference, type)]
+
+
+def _namespaces(fn: Callable) -> list[dict]:
+    """The global namespaces ``fn``'s own code looks names up in (a notebook's): of the function
+    under its decorators (``inspect.unwrap``: not the decorator library's), of a
+    ``functools.partial``'s or bound method's function, of a class's own methods. voclab's
+    modules are left out: their names are voclab's already."""
+    found: dict[int, dict] = {}
+
+    def visit(f, depth=0):
+        if f is None or depth > 8:
+            return
+        if isinstance(f, functools.partial):
+            visit(f.func, depth + 1)
+        elif isinstance(f, (staticmethod, classmethod)) or inspect.ismethod(f):
+            visit(f.__func__, depth + 1)
+        elif isinstance(f, type):
+            for c in f.__mro__:
+                if c.__module__ == f.__module__:
+                    for v in vars(c).values():
+                        if inspect.isfunction(v) or isinstance(v, (staticmethod, classmethod)):
+                            visit(v, depth + 1)
+        else:
+            try:
+                f = inspect.unwrap(f)
+            except ValueError:  # a cycle of __wrapped__
+                pass
+            g = getattr(f, "__globals__", None)
+            if isinstance(g, dict) and not str(g.get("__name__", "")).startswith("voclab"):
+                found[id(g)] = g
+
+    visit(fn)
+    return list(found.values())
+
+
+@contextmanager
+def _earlier_references(exercise: Exercise, fn: Callable):
+    """While ``fn`` is checked, voclab's references stand in its namespace for the learner's own
+    functions of the notebook's earlier exercises.
+
+    A learner's correct answer must never fail because of an earlier correct answer:
+    ``generate_cached`` calls the learner's ``sample_categorical``, which passed exercise 5
+    with another valid sampler (Gumbel-max draws other numbers than ``torch.multinomial``),
+    and the samples would then differ from the reference's. The names are set in the
+    namespace itself -- not in a copy of the function -- so decorators (``@torch.no_grad()``)
+    and the learner's helpers that call them see the references too; they are put back
+    afterwards, whatever happens. Only callables are replaced, and only where the name holds
+    something other than voclab's reference already.
+    """
+    saved: list[tuple[dict, str, Any]] = []
+    earlier = _earlier_exercises(exercise)
+    if earlier:
+        for namespace in _namespaces(fn):
+            for other in earlier:
+                value = namespace.get(other.name)
+                if value is None or not callable(value) or isinstance(value, (type, ReferenceFunction)):
+                    continue
+                if value is other.reference:
+                    continue
+                saved.append((namespace, other.name, value))
+                namespace[other.name] = _reference_for(other)
+    try:
+        yield
+    finally:
+        _CLEANING[0] += 1  # a time limit running out here would leave voclab's functions behind
+        try:
+            for namespace, name, value in reversed(saved):
+                namespace[name] = value
+        finally:
+            _CLEANING[0] -= 1
+
+
+@contextmanager
+def _instances_of(fn: Callable, found: list):
+    """Append to ``found`` every instance of the learner's module class ``fn`` built meanwhile.
+
+    The check looks at the modules after the run (their layers, their parameters: see
+    :func:`_unregistered_layers`); the spec's ``run`` builds and drops them. ``fn.__init__``
+    is wrapped for the time of the call and put back after; anything but an ``nn.Module``
+    class is left alone.
+    """
+    torch = _torch()
+    if torch is None or not isinstance(fn, type) or not issubclass(fn, torch.nn.Module):
+        yield
+        return
+    own = "__init__" in vars(fn)
+    original = fn.__init__
+
+    @functools.wraps(original)
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if type(self) is fn or isinstance(self, fn):
+            found.append(self)
+
+    fn.__init__ = init
+    try:
+        yield
+    finally:
+        _CLEANING[0] += 1
+        try:
+            if own:
+                fn.__init__ = original
+            else:
+                del fn.__init__
+        finally:
+            _CLEANING[0] -= 1
+
+
+def _unregistered_layers(modules: Sequence) -> str | None:
+    """Say so when one of the learner's modules keeps layers with parameters in a plain Python
+    list or tuple: PyTorch does not register them, so ``.parameters()`` (the optimiser),
+    ``.to()``, ``.double()`` and ``state_dict`` miss them -- the module has fewer parameters
+    than voclab's, however right its output."""
+    torch = _torch()
+    for module in modules:
+        try:
+            registered = {id(p) for p in module.parameters()}
+            for prefix, sub in module.named_modules():
+                for attr, value in vars(sub).items():
+                    if not isinstance(value, (list, tuple)):
+                        continue
+                    layers = [x for x in value if isinstance(x, torch.nn.Module)]
+                    lost = {id(p): p.numel() for x in layers for p in x.parameters() if id(p) not in registered}
+                    if not lost:
+                        continue
+                    mine, missing = sum(p.numel() for p in module.parameters()), sum(lost.values())
+                    where = f"self.{prefix + '.' if prefix else ''}{attr}"
+                    return (f"`{where}` is a plain Python {type(value).__name__} of layers: PyTorch does not "
+                            f"register them, so your module has {mine:,} parameters instead of {mine + missing:,} "
+                            "(the optimiser and .to() would skip the rest) — use nn.ModuleList so PyTorch "
+                            "registers the layers")
+        except Exception:  # a module that cannot be inspected: say nothing
+            continue
+    return None
+
+
+@contextmanager
+def counting_work(module):
+    """Count the work of ``module``'s layers while the block runs: the sum of the lengths fed to them.
+
+    A forward pre-hook on every ``Conv1d``, ``Conv2d``, ``ConvTranspose1d`` and ``Linear`` of
+    ``module`` adds the length of each input it is fed -- the time axis (last) of a conv's
+    input, the number of rows of a linear layer's -- to ``work["length"]``, and each call to
+    ``work["calls"]``. Cached generation feeds each layer one new column per sample, so its
+    work per sample is the same for 100 samples as for 200; the naive algorithm feeds the
+    whole past (up to the receptive field), so its work per sample grows with the length.
+
+    Yields
+    ------
+    work : dict
+        ``{"length": int, "calls": int}``, updated while the block runs.
+
+    Notes
+    -----
+    Notebook 03 (``generate_cached``'s :class:`Audit`). Layers called through their weights
+    (``F.conv1d(x, layer.conv.weight)``) are not counted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> conv = torch.nn.Conv1d(2, 2, 1)
+    >>> with counting_work(conv) as work:
+    ...     _ = conv(torch.zeros(1, 2, 5)), conv(torch.zeros(1, 2, 3))
+    >>> work
+    {'length': 8, 'calls': 2}
+    """
+    import torch
+
+    work = {"length": 0, "calls": 0}
+
+    def hook(layer, args):
+        x = args[0] if args else None
+        if isinstance(x, torch.Tensor) and x.dim() >= 1:
+            rows = isinstance(layer, torch.nn.Linear)
+            work["length"] += int(x.numel() // max(x.shape[-1], 1)) if rows else int(x.shape[-1])
+            work["calls"] += 1
+
+    kinds = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.ConvTranspose1d, torch.nn.Linear)
+    layers = [m for m in module.modules() if isinstance(m, kinds)]
+    handles = [m.register_forward_pre_hook(hook) for m in layers]
+    try:
+        yield work
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+# ======================================================================================
 # the public entry points
 # ======================================================================================
 
@@ -1639,6 +1964,13 @@ def check_exercise(name: str, fn: Callable, *, timeout: float | None = None) -> 
     so does a loss with the right values whose gradients do not match the reference's
     (see :class:`Differentiable`; cases where the reference's loss is exactly 0 are not
     compared, since at a minimum the gradient is zero or, at a kink, only a subgradient).
+    A module class that keeps layers in a plain list fails, whatever its output (see
+    :func:`_unregistered_layers`). Once every case passes, the exercise's :class:`Audit`
+    runs, if it has one.
+
+    While it runs, the learner's own functions of the notebook's earlier exercises are
+    voclab's references in ``fn``'s namespace (see :func:`_earlier_references`): a correct
+    answer does not fail because an earlier correct answer computes differently.
 
     The learner's code cannot derail the notebook. Each call of it runs under a time limit
     (see ``timeout``): an infinite loop is stopped and fails the check, with the line where
@@ -1664,9 +1996,10 @@ def check_exercise(name: str, fn: Callable, *, timeout: float | None = None) -> 
     Returns
     -------
     Result
-        ``status`` is ``"passed"`` (``use`` is ``fn``), ``"not done"`` (``fn`` raised
-        ``NotImplementedError``, or is voclab's reference itself), ``"failed"`` (wrong
-        output, another exception, over the time limit, ``sys.exit()``) -- in these two ``use``
+        ``status`` is ``"passed"`` (``use`` is ``fn``), ``"not done"`` (``fn`` raised the
+        learner notebook's stub, see :func:`is_stub`, or is voclab's reference itself),
+        ``"failed"`` (wrong output, another exception -- any other ``NotImplementedError``
+        included --, a failed :class:`Audit`, over the time limit, ``sys.exit()``) -- in these two ``use``
         is the reference -- or ``"error"`` when the check itself broke (``use`` is ``fn``);
         ``message`` is the verdict.
 
@@ -1682,7 +2015,8 @@ def check_exercise(name: str, fn: Callable, *, timeout: float | None = None) -> 
     exercise = get_exercise(name)
     seconds = _timeout_for(exercise, timeout)
     changed: dict[str, str] = {}
-    result = _check_cases(exercise, fn, seconds, changed)
+    with _earlier_references(exercise, fn):
+        result = _check_cases(exercise, fn, seconds, changed)
     if changed:
         result = dataclasses.replace(result, message=result.message + "\n" + _settings_note(changed))
     return result
@@ -1733,26 +2067,31 @@ def _check_cases(exercise: Exercise, fn: Callable, seconds: float | None, change
             expected, _, _ = _call(exercise, exercise.reference, case)
         except Exception as exc:
             return internal(f"the reference failed on input {k}", exc)
+        built: list = []  # the learner's modules this call builds, looked at afterwards
         try:
-            out, args, kwargs = _watched(seconds, changed, fn, _call, exercise, fn, case)
-        except NotImplementedError:
-            return not_done(k)
+            with _instances_of(fn, built):
+                out, args, kwargs = _watched(seconds, changed, fn, _call, exercise, fn, case)
         except _Stopped as stop:
             return _failed(exercise, k, case, stop.what, reference, len(cases), stop.advice)
         except Exception as exc:
-            return _failed(exercise, k, case, _exception_summary(exc, fn), reference, len(cases))
+            if is_stub(exc):
+                return not_done(k)
+            # the layers kept in a plain list are the cause of whatever went wrong (a dtype, a device)
+            what = _unregistered_layers(built) or _exception_summary(exc, fn)
+            return _failed(exercise, k, case, what, reference, len(cases))
         try:
             ctx = _Context(exercise.compare, _input_sizes(case.args, case.kwargs, expected))
             what = _diagnose(out, expected, ctx, "")
             if what is not None:
                 what = _known_mistake(exercise, case, out, ctx) or what
             else:
-                changed = _mutated(case, args, kwargs)
-                if changed:
+                mutated = _mutated(case, args, kwargs)  # not `changed`: that one collects the settings
+                if mutated:
                     _, ref_args, ref_kwargs = _call(exercise, exercise.reference, case)
                     if not _mutated(case, ref_args, ref_kwargs):
                         what = (f"right output, but your function changed its input "
-                                f"{_argument_names(exercise, case, changed)} in place — work on a copy")
+                                f"{_argument_names(exercise, case, mutated)} in place — work on a copy")
+            what = _unregistered_layers(built) or what  # even with the right output: nothing would train them
         except Exception as exc:
             return internal(f"comparing the outputs of input {k} failed", exc)
         advice = ""
@@ -1778,6 +2117,16 @@ def _check_cases(exercise: Exercise, fn: Callable, seconds: float | None, change
                     return internal(f"comparing the gradients of input {k} failed", exc)
         if what is not None:
             return _failed(exercise, k, case, what, reference, len(cases), advice)
+    if exercise.audit is not None:
+        audit, advice = exercise.audit, ""
+        try:
+            what = _watched(seconds, changed, fn, audit.run, fn)
+        except _Stopped as stop:
+            what, advice = stop.what, stop.advice
+        except Exception as exc:
+            what = _exception_summary(exc, fn)
+        if what is not None:
+            return _failed(exercise, None, None, what, reference, len(cases), advice, where=audit.description)
     plural = "input" if len(cases) == 1 else "inputs"
     return Result("passed", f"✅ {name}: public checks passed ({len(cases)} {plural}).", fn, name,
                   n_cases=len(cases))
@@ -1794,9 +2143,11 @@ def _known_mistake(exercise: Exercise, case: Case, out, ctx: _Context) -> str | 
     return None
 
 
-def _failed(exercise: Exercise, k: int, case: Case, what: str, reference: Callable, n: int,
-            advice: str = "") -> Result:
-    lines = [f"❌ {exercise.name}: {what.rstrip('. ')} on input {k} ({case.description})."]
+def _failed(exercise: Exercise, k: int | None, case: Case | None, what: str, reference: Callable, n: int,
+            advice: str = "", where: str = "") -> Result:
+    """The failed :class:`Result`: what is wrong on input ``k`` (or, with ``where``, in an audit)."""
+    place = f"({where})" if case is None else f"on input {k} ({case.description})"
+    lines = [f"❌ {exercise.name}: {what.rstrip('. ')} {place}."]
     if advice:
         lines.append(f"   {advice}")
     if exercise.hint:
@@ -1834,8 +2185,9 @@ def check(name: str, fn: Callable, *, timeout: float | None = None) -> Callable:
 
     Notes
     -----
-    Prints one verdict: ``✅`` passed, ``⏳`` not done yet (your function raises
-    ``NotImplementedError``), ``❌`` what is wrong on which input, with a hint. The checks
+    Prints one verdict: ``✅`` passed, ``⏳`` not done yet (your function still raises the
+    stub's ``NotImplementedError("Exercise ...: replace this line with your code")``), ``❌``
+    what is wrong on which input, with a hint. The checks
     are *public*: passing them means your function agrees with the reference on these
     inputs, not that it is right on every input.
 

@@ -24,7 +24,10 @@ float64 on several small models: the samples must be identical. On every one of 
 voclab's cached and naive (``cached=False``) algorithms give the same samples
 (tests/test_nb03_checks.py), so the learner's function is held to the naive algorithm's
 samples; the cached one is the reference only because it is also what an unfinished
-exercise falls back to, and the notebook generates seconds of audio with it.
+exercise falls back to, and the notebook generates seconds of audio with it. The naive
+algorithm gives these samples too, only slower: an :class:`~voclab.checks.Audit` then checks
+that the work per sample (the lengths fed to the model's layers, :func:`~voclab.checks.counting_work`)
+does not grow from 16 to 32 samples.
 
 The references are :mod:`voclab.models.wavenet`'s own code: ``mu_law_encode``,
 ``mu_law_decode``, ``ResidualBlock``, ``ConditionUpsampler``, ``sample_categorical`` and
@@ -43,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import wavenet
-from . import Case, Exercise, build_alike, load_weights_by_use, register
+from . import Audit, Case, Exercise, build_alike, counting_work, load_weights_by_use, register
 
 NOTEBOOK = "03_wavenet"
 
@@ -557,6 +560,37 @@ def _generation_cases():
     ]
 
 
+#: The caching probe generates this many samples, then twice as many: both within its receptive
+#: field of 64, where the naive algorithm's window (and so its work per sample) still grows.
+_PROBE_SAMPLES = 16
+
+
+def _caching_audit(fn):
+    """Say so when ``fn``'s work per sample grows from N to 2N samples: it recomputes the past."""
+    model = _small_model(layers=6, stacks=1, kernel_size=2, mel_bands=3, channels=4, seed=9)  # dilations 1 … 32
+    c = _randn(1, 3, 2, seed=10).double()  # 2 frames of hop 16: 32 samples
+    per_sample = []
+    for n in (_PROBE_SAMPLES, 2 * _PROBE_SAMPLES):
+        with counting_work(model) as work:
+            _run_generation(fn, model, c, length=n)
+        per_sample.append(work["length"] / n)
+    growth = per_sample[1] / per_sample[0] if per_sample[0] else 1.0
+    if growth > 1.25:  # cached: 1 (or less, with work done once per call); naive: (2N + 1) / (N + 1) ≈ 1.9
+        return (f"your generate_cached recomputes the whole past at each step: the work per sample grew ×{growth:.1f} "
+                f"from {_PROBE_SAMPLES} to {2 * _PROBE_SAMPLES} samples; keep a queue per layer of its last "
+                "(k − 1)·dilation + 1 inputs and compute one new column per layer and step")
+    return None
+
+
+_CACHING = Audit(f"the caching probe: {_PROBE_SAMPLES} and {2 * _PROBE_SAMPLES} samples of a 6-layer model, "
+                 "counting the lengths fed to its layers", _caching_audit)
+
+
+def _naive_generation(model, c=None, length=None, temperature=1.0, generator=None):
+    """The naive algorithm: the right samples, with the network rerun on the receptive field for each."""
+    return model.generate(c, length=length, temperature=temperature, cached=False, generator=generator)
+
+
 def _cached_variant(*, skip_scale=True, condition_shift=0, push_after=False, start="silence",
                     residual_scale=_HALF_SQRT, pass_temperature=True, taps="oldest_first"):
     """A wrong cached generation: the solution with one ingredient changed."""
@@ -654,7 +688,9 @@ register(Exercise(
          "of the last sample); per layer push h into its buffer, a = conv(buffer) + conv1x1c(c[:, :, t]), gate, "
          "skips += conv1x1_skip(z), h = (conv1x1_out(z) + h)·√0.5; logits = last_conv_layers(skips·√(1/L)); draw.",
     compare=dict(rtol=0, atol=0),
+    audit=_CACHING,
     mistakes=[
+        (_naive_generation, "recomputes the whole past at each step"),
         (_cached_variant(push_after=True),
          ("each layer used its buffer before the new input was pushed in: it saw samples t − 1 and earlier. "
           "Push h first, then run the conv on the buffer")),
