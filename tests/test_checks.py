@@ -827,14 +827,17 @@ def test_pressing_stop_still_stops_the_check(toys, capsys):
         time.sleep(5)
         return x
 
-    handler = signal.getsignal(signal.SIGINT)
+    # A kernel (like an interactive python) turns SIGINT into KeyboardInterrupt; a test run started in
+    # the background (`cmd &`) inherits SIGINT ignored, so give this test Python's own handler.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
             check("toy_normalise", mine)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         torch.set_grad_enabled(True)
+        signal.signal(signal.SIGINT, handler)
     assert "toy_normalise: check stopped" in capsys.readouterr().out
-    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_global_state_changed_by_the_function_is_reported_and_put_back(toys):
