@@ -187,6 +187,24 @@ def test_a_generate_cached_that_recomputes_the_past_fails():
     assert "keep a queue per layer" in result.message
 
 
+def _receptive_field_converting_the_callers_module(module, length, in_channels):
+    """The right field, measured after ``module.double()``: the caller's module turns float64."""
+    module.double()
+    x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True)
+    y = module(x)
+    t = y.shape[-1] // 2
+    y[0, :, t].sum().backward()
+    reached = torch.nonzero(x.grad[0].abs().sum(0)).flatten()
+    return int(reached[0]) - t, int(reached[-1]) - t
+
+
+def test_converting_the_callers_module_in_place_is_named():
+    result = check_exercise("empirical_receptive_field", _receptive_field_converting_the_callers_module)
+    assert result.status == "failed", result.message
+    assert "changed the module it was given (`module`) in place: its weights are now float64" in result.message
+    assert "copy.deepcopy(module).double()" in result.message
+
+
 def _rms(x):
     """The root mean square of ``x``."""
     return float(np.sqrt(np.mean(x**2)))

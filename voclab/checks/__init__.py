@@ -1358,15 +1358,49 @@ def _same_value(a, b) -> bool:
         return True  # cannot tell: do not accuse
 
 
+def _module_changed(before, after) -> str | None:
+    """How the copy ``after`` of the module ``before`` was changed in place, or None."""
+    import torch
+
+    if not isinstance(before, torch.nn.Module):
+        return None
+    if not isinstance(after, torch.nn.Module):
+        return "it was replaced"
+    old, new = before.state_dict(), after.state_dict()
+    for key, value in old.items():
+        if key not in new:
+            return f"its {key} is gone"
+        if new[key].dtype != value.dtype:
+            return f"its weights are now {str(new[key].dtype).replace('torch.', '')}, not " \
+                   f"{str(value.dtype).replace('torch.', '')}"
+        if new[key].shape != value.shape or not torch.equal(new[key].cpu(), value.cpu()):
+            return f"its {key} changed"
+    return None
+
+
 def _mutated(case: Case, args: tuple, kwargs: dict) -> list[int | str]:
     changed: list[int | str] = []
     for i, (before, after) in enumerate(zip(case.args, args)):
-        if _kind(before) in ("array", "tensor") and not _same_value(before, after):
+        if (_kind(before) in ("array", "tensor") and not _same_value(before, after)) or _module_changed(before, after):
             changed.append(i)
     for key, before in case.kwargs.items():
-        if _kind(before) in ("array", "tensor") and not _same_value(before, kwargs.get(key)):
+        after = kwargs.get(key)
+        if (_kind(before) in ("array", "tensor") and not _same_value(before, after)) or _module_changed(before, after):
             changed.append(key)
     return changed
+
+
+def _mutation_message(exercise: Exercise, case: Case, args: tuple, kwargs: dict, which: list[int | str]) -> str:
+    names = _argument_names(exercise, case, which)
+    for item in which:
+        before = case.args[item] if isinstance(item, int) else case.kwargs[item]
+        after = args[item] if isinstance(item, int) else kwargs.get(item)
+        how = _module_changed(before, after)
+        if how:
+            return (f"right output, but your function changed the module it was given ({names}) in place: {how}. "
+                    "Methods like .double(), .to() and .float() convert the module itself, so the caller's model "
+                    "changes too — work on a copy: copy.deepcopy(module).double()")
+    return f"right output, but your function changed its input {names} in place — work on a copy"
 
 
 def _argument_names(exercise: Exercise, case: Case, which: list[int | str]) -> str:
@@ -1878,24 +1912,27 @@ def _unregistered_layers(modules: Sequence) -> str | None:
 
 @contextmanager
 def counting_work(module):
-    """Count the work of ``module``'s layers while the block runs: the sum of the lengths fed to them.
+    """Count the work done while the block runs: floating-point operations, and the lengths fed to ``module``'s layers.
 
+    ``work["flops"]`` counts every convolution and matrix product the block computes
+    (:class:`torch.utils.flop_counter.FlopCounterMode`), however it is called: through
+    ``module``'s layers or through their weights (``F.conv1d(x, layer.conv.weight)``).
     A forward pre-hook on every ``Conv1d``, ``Conv2d``, ``ConvTranspose1d`` and ``Linear`` of
     ``module`` adds the length of each input it is fed -- the time axis (last) of a conv's
     input, the number of rows of a linear layer's -- to ``work["length"]``, and each call to
-    ``work["calls"]``. Cached generation feeds each layer one new column per sample, so its
-    work per sample is the same for 100 samples as for 200; the naive algorithm feeds the
-    whole past (up to the receptive field), so its work per sample grows with the length.
+    ``work["calls"]``. Cached generation computes one new column per layer and sample, so its
+    work per sample is the same for 100 samples as for 200; the naive algorithm reruns the
+    network on the whole past (up to the receptive field), so its work per sample grows.
 
     Yields
     ------
     work : dict
-        ``{"length": int, "calls": int}``, updated while the block runs.
+        ``{"length": int, "calls": int, "flops": int}``; ``flops`` is filled in when the
+        block ends, the others while it runs.
 
     Notes
     -----
-    Notebook 03 (``generate_cached``'s :class:`Audit`). Layers called through their weights
-    (``F.conv1d(x, layer.conv.weight)``) are not counted.
+    Notebook 03 (``generate_cached``'s :class:`Audit`).
 
     Examples
     --------
@@ -1904,11 +1941,12 @@ def counting_work(module):
     >>> with counting_work(conv) as work:
     ...     _ = conv(torch.zeros(1, 2, 5)), conv(torch.zeros(1, 2, 3))
     >>> work
-    {'length': 8, 'calls': 2}
+    {'length': 8, 'calls': 2, 'flops': 64}
     """
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
 
-    work = {"length": 0, "calls": 0}
+    work = {"length": 0, "calls": 0, "flops": 0}
 
     def hook(layer, args):
         x = args[0] if args else None
@@ -1920,9 +1958,12 @@ def counting_work(module):
     kinds = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.ConvTranspose1d, torch.nn.Linear)
     layers = [m for m in module.modules() if isinstance(m, kinds)]
     handles = [m.register_forward_pre_hook(hook) for m in layers]
+    flop_counter = FlopCounterMode(display=False)
     try:
-        yield work
+        with flop_counter:
+            yield work
     finally:
+        work["flops"] = int(flop_counter.get_total_flops())
         for handle in handles:
             handle.remove()
 
@@ -2089,8 +2130,7 @@ def _check_cases(exercise: Exercise, fn: Callable, seconds: float | None, change
                 if mutated:
                     _, ref_args, ref_kwargs = _call(exercise, exercise.reference, case)
                     if not _mutated(case, ref_args, ref_kwargs):
-                        what = (f"right output, but your function changed its input "
-                                f"{_argument_names(exercise, case, mutated)} in place — work on a copy")
+                        what = _mutation_message(exercise, case, args, kwargs, mutated)
             what = _unregistered_layers(built) or what  # even with the right output: nothing would train them
         except Exception as exc:
             return internal(f"comparing the outputs of input {k} failed", exc)
