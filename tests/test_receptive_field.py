@@ -18,6 +18,7 @@ from voclab.receptive_field import (
     DilatedCausalStack,
     ReceptiveField,
     causal_pad,
+    conv_stack_parameters,
     empirical_receptive_field,
     plot_receptive_field,
     receptive_field,
@@ -87,8 +88,8 @@ def test_stack_refuses_bad_dilations(dilations):
 
 @pytest.mark.parametrize("kernel_size,dilations,expected", [
     (2, [1, 2, 4, 8], 16),
-    (2, wavenet_dilations(30, 3), 3070),         # the WaveNet paper
-    (3, wavenet_dilations(30, 3), 6139),         # Tacotron 2's WaveNet
+    (2, wavenet_dilations(30, 3), 3070),         # the WaveNet paper's example pattern
+    (3, wavenet_dilations(30, 3), 6139),         # Tacotron 2's 30 layers / 3 cycles with k = 3
     (3, wavenet_dilations(24, 4), 505),          # r9y9's MoL recipe
     (3, [1, 1, 3, 1, 5, 1], 25),                 # HiFi-GAN ResBlock1
     (7, [1, 1, 3, 1, 5, 1], 73),
@@ -128,10 +129,74 @@ def test_every_architecture_measures_what_the_formula_says(name):
 
 def test_architecture_numbers_match_the_facts():
     fields = {name: a.receptive_field for name, a in ARCHITECTURES.items()}
-    assert fields == {"wavenet_paper": 3070, "tacotron2_wavenet": 6139, "r9y9_mol": 505,
+    assert fields == {"wavenet_paper_example": 3070, "tacotron2_layout_k3": 6139, "r9y9_mol": 505,
                       "hifigan_resblock1_k3": 25, "hifigan_resblock1_k7": 73, "hifigan_resblock1_k11": 121,
                       "melgan_residual_stack": 27}
+    assert round(ARCHITECTURES["r9y9_mol"].milliseconds(), 1) == 22.9      # at its own 22.05 kHz
     assert round(ARCHITECTURES["r9y9_mol"].milliseconds(22050), 1) == 22.9
+
+
+def test_architecture_labels_say_what_the_sources_say():
+    """The paper's example pattern is labelled as one; Tacotron 2 gives the layers, not the kernel."""
+    example = ARCHITECTURES["wavenet_paper_example"]
+    assert "example" in example.name and "example" in example.source
+    assert example.sample_rate is None  # an example pattern has no rate of its own
+    with pytest.raises(ConfigError, match="no sample rate"):
+        example.milliseconds()
+    assert example.milliseconds(16000) == 1000 * 3070 / 16000
+    tacotron = ARCHITECTURES["tacotron2_layout_k3"]
+    assert "Tacotron 2's WaveNet" not in tacotron.name  # not the paper's network: its kernel is r9y9's
+    assert "k=3" in tacotron.name and "r9y9" in tacotron.name
+    assert "no kernel size" in tacotron.source and "24 kHz" in tacotron.source
+    assert tacotron.sample_rate == 24000  # Tacotron 2's WaveNet generates at 24 kHz
+    assert round(tacotron.milliseconds(), 1) == 255.8
+    assert {a.sample_rate for k, a in ARCHITECTURES.items() if k.startswith(("r9y9", "hifigan", "melgan"))} \
+        == {22050}
+
+
+# --------------------------------------------------------------------------- what a field costs
+
+
+@pytest.mark.parametrize("channels,kernel_sizes,dilations,bias", [
+    (128, [2] * 3, [1, 2, 4], True),       # the dilated stack, 3 of its layers at full width
+    (5, [3, 3, 3, 3], [1, 1, 1, 1], True),
+    (4, [7], [1], False),
+])
+def test_parameter_formula_equals_the_parameters_of_a_built_stack(channels, kernel_sizes, dilations, bias):
+    stack = DilatedCausalStack(channels, kernel_sizes[0], dilations)
+    if not bias:
+        for conv in stack.convs:
+            conv.bias = None
+    built = sum(p.numel() for p in stack.parameters())
+    assert conv_stack_parameters(channels, kernel_sizes, bias=bias) == built
+
+
+def test_parameter_formula_equals_a_built_wide_conv_and_ignores_the_dilation():
+    wide = nn.Conv1d(16, 16, 257)  # one wide convolution, RF 257
+    assert conv_stack_parameters(16, [257]) == sum(p.numel() for p in wide.parameters())
+    for d in (1, 8, 512):
+        stack = DilatedCausalStack(16, 2, [d])
+        assert sum(p.numel() for p in stack.parameters()) == conv_stack_parameters(16, [2])
+
+
+def test_the_three_ways_to_see_3070_samples():
+    """Notebook 02's table: the dilated stack, plain layers and one wide conv, all with RF 3070."""
+    dilated = wavenet_dilations(30, 3)
+    rf = receptive_field(2, dilated)
+    plain_layers = rf - 1  # each undilated kernel-2 layer adds 1 sample
+    assert rf == receptive_field(2, [1] * plain_layers) == receptive_field([rf], [1]) == 3070
+    counts = (conv_stack_parameters(128, [2] * 30), conv_stack_parameters(128, [2] * plain_layers),
+              conv_stack_parameters(128, [rf]))
+    assert counts == (986_880, 100_957_824, 50_299_008)
+    assert counts[0] < 1_000_000 < counts[2] < counts[1]
+
+
+@pytest.mark.parametrize("bad", [2, [2, 0], [2.5]])
+def test_parameter_count_refuses_a_bare_number_and_bad_sizes(bad):
+    with pytest.raises(ConfigError):
+        conv_stack_parameters(8, bad)
+    with pytest.raises(ConfigError):
+        conv_stack_parameters(0, [2])
 
 
 def test_measurement_of_a_field_with_gaps_and_of_an_off_centre_conv():
@@ -154,6 +219,13 @@ def test_measurement_can_fail():
     nn.init.zeros_(conv.weight)
     with pytest.raises(VoclabError, match="weights zero"):
         empirical_receptive_field(conv)
+    torch.manual_seed(0)
+    relus = DilatedCausalStack(4, 2, [1, 2, 4, 8], activation=torch.relu)
+    with torch.no_grad():
+        for layer in relus.convs:
+            layer.bias.fill_(-0.1)  # every ReLU off: notebook 02's question 4
+    with pytest.raises(VoclabError, match="ReLU"):
+        empirical_receptive_field(relus)
     with pytest.raises(ConfigError, match="in_channels"):
         empirical_receptive_field(lambda x: x)
     with pytest.raises(ShapeError):

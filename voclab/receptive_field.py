@@ -1,7 +1,7 @@
 """Dilated causal convolutions and their receptive fields.
 
 A neural vocoder that works on raw samples must see far enough into the past: one pitch
-period of a voice is 45 to 300 samples at 22.05 kHz. WaveNet (van den Oord et al. 2016)
+period of a 100 Hz voice is 220.5 samples at 22.05 kHz. WaveNet (van den Oord et al. 2016)
 gets there with *dilated causal* convolutions: each layer looks at its input with gaps of
 ``d`` samples, and the dilations double from layer to layer, so the receptive field grows
 exponentially with depth while the cost grows linearly. A stack of convolutions with kernel
@@ -11,10 +11,15 @@ sizes ``k_i`` and dilations ``d_i`` sees
 
 which is ``(k - 1) * sum(d) + 1`` when every layer has the same kernel.
 
+The weights do not grow with the dilation: a convolution from ``C`` to ``C`` channels has
+``C * C * k + C`` parameters whatever its ``d``, so dilation widens the field for free; the
+same field from plain (undilated) layers, or from one wide kernel, costs about a hundred, or
+about fifty, times the parameters (:func:`conv_stack_parameters` counts them).
+
 This module holds the pieces notebook 02 builds: causal padding, a causal convolution, a
-dilated causal stack, the formula, a receptive field *measured* with gradients (which must
-agree with the formula), the receptive fields of published vocoders, and the classic
-WaveNet diagram.
+dilated causal stack, the formula, the parameter count of a stack, a receptive field
+*measured* with gradients (which must agree with the formula), the receptive fields of
+published vocoders, and the classic WaveNet diagram.
 
 Notebook: 02_dilated_convolutions.
 """
@@ -34,16 +39,17 @@ from torch import nn
 from .errors import ConfigError, ShapeError, VoclabError
 
 __all__ = [
-    "causal_pad",
+    "ARCHITECTURES",
+    "Architecture",
     "CausalConv1d",
     "DilatedCausalStack",
+    "ReceptiveField",
+    "causal_pad",
+    "conv_stack_parameters",
+    "empirical_receptive_field",
+    "plot_receptive_field",
     "receptive_field",
     "wavenet_dilations",
-    "ReceptiveField",
-    "empirical_receptive_field",
-    "Architecture",
-    "ARCHITECTURES",
-    "plot_receptive_field",
 ]
 
 
@@ -168,7 +174,7 @@ class DilatedCausalStack(nn.Module):
     channels : int
         Channels of every layer (input and output).
     kernel_size : int
-        Kernel size of every layer (2 in the WaveNet paper, 3 in most vocoder recipes).
+        Kernel size of every layer (2 in the WaveNet paper, 3 in r9y9's recipes).
     dilations : sequence of int
         One dilation per layer, e.g. ``[1, 2, 4, 8]`` or :func:`wavenet_dilations`.
     activation : callable
@@ -244,7 +250,7 @@ def receptive_field(kernel_size: int | Sequence[int], dilations: Sequence[int]) 
 
     Examples
     --------
-    >>> receptive_field(2, [2 ** i for i in range(10)] * 3)      # the WaveNet paper: 3 blocks
+    >>> receptive_field(2, [2 ** i for i in range(10)] * 3)      # the WaveNet paper's example
     3070
     >>> receptive_field([3, 1] * 3, [1, 1, 3, 1, 9, 1])          # MelGAN's residual stack
     27
@@ -260,7 +266,7 @@ def wavenet_dilations(layers: int, stacks: int, base: int = 2) -> list[int]:
     Parameters
     ----------
     layers : int
-        Total number of dilated layers (30 in Tacotron 2's WaveNet, 24 in r9y9's recipe).
+        Total number of dilated layers (30 in Tacotron 2's WaveNet, 24 in r9y9's MoL recipe).
     stacks : int
         How many times the doubling restarts from 1 (3 and 4 there); must divide ``layers``.
     base : int
@@ -287,6 +293,65 @@ def wavenet_dilations(layers: int, stacks: int, base: int = 2) -> list[int]:
                           f"pick a number of stacks that divides {layers}.")
     per_stack = layers // stacks
     return [base ** (i % per_stack) for i in range(layers)]
+
+
+# ====================================================================== what a field costs
+
+
+def conv_stack_parameters(channels: int, kernel_sizes: Sequence[int], *, bias: bool = True) -> int:
+    """The number of parameters of a stack of ``channels -> channels`` convolutions, one per kernel size.
+
+    A 1-D convolution from ``C`` to ``C`` channels with kernel ``k`` holds a ``C x C x k``
+    weight and ``C`` biases: ``C * C * k + C`` parameters. The dilation does not appear: it
+    spreads the same ``k`` taps over ``(k - 1) * d + 1`` samples. That is WaveNet's bargain
+    (van den Oord et al. 2016): thirty kernel-2 layers with dilations 1, 2, ..., 512 (three
+    times) see 3070 samples; undilated kernel-2 layers need 3069 layers for the same field,
+    and a single convolution needs a kernel of 3070 taps. This function counts the three.
+
+    It counts exactly the layers of :class:`DilatedCausalStack` (one ``nn.Conv1d(C, C, k)``
+    per layer, weights and biases) and nothing else: a real WaveNet layer adds its gate
+    (the dilated conv has ``2 C`` outputs), a 1x1 residual and a 1x1 skip convolution, a
+    cost *per layer* that does not depend on the dilation either.
+
+    Notebook: 02_dilated_convolutions.
+
+    Parameters
+    ----------
+    channels : int
+        ``C``: the input and output channels of every layer.
+    kernel_sizes : sequence of int
+        One kernel size per layer: ``[2] * 30`` for thirty kernel-2 layers.
+    bias : bool
+        Whether every layer has a bias (``nn.Conv1d``'s default, and the stack's).
+
+    Returns
+    -------
+    parameters : int
+        ``sum_i (C * C * k_i + C)``; equals ``sum(p.numel() for p in stack.parameters())``
+        of the stack built with these sizes (tests/test_receptive_field.py builds it).
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        A single number instead of a list, or a size that is not a positive integer.
+
+    Examples
+    --------
+    >>> conv_stack_parameters(128, [2] * 30)            # dilated: 1..512, three times, RF 3070
+    986880
+    >>> conv_stack_parameters(128, [2] * 3069)          # plain kernel-2 layers, RF 3070
+    100957824
+    >>> conv_stack_parameters(128, [3070])              # one convolution, RF 3070
+    50299008
+    """
+    if isinstance(kernel_sizes, (int, np.integer)):
+        raise ConfigError(
+            f"kernel_sizes must be a list with one kernel size per layer, got the single number "
+            f"{kernel_sizes!r}: write [{kernel_sizes}] for one layer, or [{kernel_sizes}] * n for n."
+        )
+    c = _positive_int(channels, "channels")
+    kernels = [_positive_int(k, "every kernel size") for k in kernel_sizes]
+    return sum(c * c * k + (c if bias else 0) for k in kernels)
 
 
 # ====================================================================== the measurement
@@ -396,8 +461,9 @@ def empirical_receptive_field(module: nn.Module | Callable, length: int | None =
         influence = _influence(module, in_channels, n, trials, seed, dtype)
         touched = np.flatnonzero(influence)
         if touched.size == 0:
-            raise VoclabError("No input sample changes the output: are all the module's weights zero? "
-                              "Measure a freshly initialised module.")
+            raise VoclabError("No input sample changes the output: are all the module's weights zero, "
+                              "or every ReLU on the way switched off (negative biases)? Measure a freshly "
+                              "initialised module.")
         if length is not None or (touched[0] > 0 and touched[-1] < n - 1):
             with torch.no_grad():
                 out_length = module(torch.zeros(1, in_channels, n, dtype=dtype)).shape[-1]
@@ -418,15 +484,19 @@ class Architecture:
     Attributes
     ----------
     name : str
-        A short label for tables.
+        A short label for tables: the configuration it is, not more (a paper's *example*
+        pattern is labelled as one, a kernel size taken from a reimplementation says so).
     kernel_sizes, dilations : tuple of int
         One entry per convolution on the path from input to output, in order.
     causal : bool
         Whether it sees only the past (WaveNet) or both sides (the GAN vocoders' blocks).
     source : str
-        Where the numbers come from.
+        Where the numbers come from, and what the source does not say.
     build : callable
         ``build() -> nn.Module``: the real layer structure with 1 channel (fast to measure).
+    sample_rate : float or None
+        The rate (Hz) at which these layers run in the source, or ``None`` where none
+        applies (the WaveNet paper's example pattern is not one trained model's).
     """
 
     name: str
@@ -435,21 +505,26 @@ class Architecture:
     causal: bool
     source: str
     build: Callable[[], nn.Module]
+    sample_rate: float | None = None
 
     @property
     def receptive_field(self) -> int:
         """Samples, by the formula."""
         return receptive_field(self.kernel_sizes, self.dilations)
 
-    def milliseconds(self, sample_rate: float) -> float:
-        """The receptive field in milliseconds at ``sample_rate`` Hz."""
-        return 1000.0 * self.receptive_field / sample_rate
+    def milliseconds(self, sample_rate: float | None = None) -> float:
+        """The receptive field in milliseconds at ``sample_rate`` Hz (default: its own rate)."""
+        rate = self.sample_rate if sample_rate is None else sample_rate
+        if rate is None:
+            raise ConfigError(f"{self.name} has no sample rate of its own: pass sample_rate=...")
+        return 1000.0 * self.receptive_field / rate
 
 
-def _wavenet(kernel_size: int, layers: int, stacks: int, name: str, source: str) -> Architecture:
+def _wavenet(kernel_size: int, layers: int, stacks: int, name: str, source: str,
+             sample_rate: float | None) -> Architecture:
     dilations = tuple(wavenet_dilations(layers, stacks))
     return Architecture(name, (kernel_size,) * layers, dilations, True, source,
-                        lambda: DilatedCausalStack(1, kernel_size, dilations))
+                        lambda: DilatedCausalStack(1, kernel_size, dilations), sample_rate)
 
 
 def _hifigan_resblock1(kernel_size: int) -> Architecture:
@@ -458,8 +533,10 @@ def _hifigan_resblock1(kernel_size: int) -> Architecture:
 
         return hifigan.ResBlock1(1, kernel_size, [1, 3, 5])
 
-    return Architecture(f"HiFi-GAN ResBlock1, k={kernel_size}", (kernel_size,) * 6, (1, 1, 3, 1, 5, 1), False,
-                        "jik876/hifi-gan: per dilation 1, 3, 5 a dilated conv, then a dilation-1 conv", build)
+    return Architecture(f"HiFi-GAN ResBlock1, k={kernel_size}", (kernel_size,) * 6, (1, 1, 3, 1, 5, 1),
+                        False, "jik876/hifi-gan: per dilation 1, 3, 5 a dilated conv, then a dilation-1 "
+                        "conv; 22050 Hz is the rate of the last MRF (after all the upsampling)", build,
+                        22050.0)
 
 
 def _melgan_residual_stack() -> Architecture:
@@ -469,17 +546,27 @@ def _melgan_residual_stack() -> Architecture:
         return nn.Sequential(*(melgan.ResnetBlock(1, dilation=3 ** j) for j in range(3)))
 
     return Architecture("MelGAN residual stack", (3, 1) * 3, (1, 1, 3, 1, 9, 1), False,
-                        "descriptinc/melgan-neurips: blocks with dilations 1, 3, 9 (conv k3, then conv k1)", build)
+                        "descriptinc/melgan-neurips: blocks with dilations 1, 3, 9 (conv k3, then conv "
+                        "k1); 22050 Hz is the rate of the last stack (after all the upsampling)", build,
+                        22050.0)
 
 
-#: The receptive fields of the course's vocoders (vocoder-facts: WaveNet paper, Tacotron 2, r9y9, HiFi-GAN, MelGAN).
+#: The receptive fields of the course's vocoders, each labelled as the configuration it is
+#: (reference/vocoder-facts.md and the papers; ``source`` says what a source does not state).
 ARCHITECTURES: dict[str, Architecture] = {
-    "wavenet_paper": _wavenet(2, 30, 3, "WaveNet paper (k=2, 1…512 × 3)",
-                              "van den Oord et al. 2016: dilations 1, 2, …, 512, three blocks"),
-    "tacotron2_wavenet": _wavenet(3, 30, 3, "Tacotron 2's WaveNet (30 layers, 3 cycles, k=3)",
-                                  "Shen et al. 2018: 30 layers, dilation 2^(i mod 10)"),
+    "wavenet_paper_example": _wavenet(
+        2, 30, 3, "WaveNet paper's example pattern (k=2, 1…512 × 3)",
+        "van den Oord et al. 2016: the dilations are doubled up to a limit and repeated, 'e.g.' "
+        "1, 2, …, 512 three times, with 2-tap convolutions (1024 samples per block); an example, "
+        "not the configuration of the paper's trained models, which the paper does not give",
+        None),
+    "tacotron2_layout_k3": _wavenet(
+        3, 30, 3, "30-layer k=3 WaveNet (Tacotron 2's layers/cycles, r9y9's k)",
+        "Shen et al. 2018: 30 layers in 3 dilation cycles, dilation 2^(i mod 10), 16-bit samples "
+        "at 24 kHz; the paper states no kernel size: k=3 is r9y9/wavenet_vocoder's (and most "
+        "reimplementations')", 24000.0),
     "r9y9_mol": _wavenet(3, 24, 4, "r9y9 MoL WaveNet (24 layers, 4 stacks, k=3)",
-                         "r9y9/wavenet_vocoder, mixture-of-logistics recipe"),
+                         "r9y9/wavenet_vocoder, mixture-of-logistics recipe, 22050 Hz", 22050.0),
     "hifigan_resblock1_k3": _hifigan_resblock1(3),
     "hifigan_resblock1_k7": _hifigan_resblock1(7),
     "hifigan_resblock1_k11": _hifigan_resblock1(11),
@@ -578,7 +665,7 @@ def _draw_cone(ax, layers, causal: bool) -> None:
     ax.set_yticks(range(n + 1), names)
     ax.set_xlim(positions[0] - 1, positions[-1] + 1)
     ax.set_ylim(-0.8, n + 0.5)
-    ax.annotate("", xy=(first, -0.55), xytext=(last, -0.55), arrowprops=dict(arrowstyle="<->", color="C1"))
+    ax.annotate("", xy=(first, -0.55), xytext=(last, -0.55), arrowprops={"arrowstyle": "<->", "color": "C1"})
     ax.set_xlabel(f"input sample, relative to the output sample (red): the {last - first + 1} highlighted "
                   f"inputs reach it")
     for side in ("top", "right"):
