@@ -160,7 +160,7 @@ def _other_receptive_field(kernel_size, dilations):
 
 def _other_empirical(module, length, in_channels):
     """An impulse test: nudge the middle input sample and see which outputs move."""
-    module = module.double().eval()
+    module = copy.deepcopy(module).double().eval()
     x = torch.randn(1, in_channels, length, dtype=torch.float64)
     centre = length // 2
     nudged = x.clone()
@@ -198,12 +198,19 @@ def _uniform_inputs_autograd_grad(module, length=1024, in_channels=1):
     ("DilatedCausalStack", receptive_field.DilatedCausalStack),
     ("receptive_field", _other_receptive_field),
     ("empirical_receptive_field", _other_empirical),
-    ("empirical_receptive_field", _in_place_double),
     ("empirical_receptive_field", _uniform_inputs_autograd_grad),
 ])
 def test_a_correct_solution_written_differently_passes(name, solution):
     result = check_exercise(name, solution)
     assert result.status == "passed", result.message
+
+
+def test_the_right_field_from_a_module_converted_in_place_fails_and_says_why():
+    """The field is right, but the caller's module is now float64: the check names it (issue 10 §1)."""
+    result = check_exercise("empirical_receptive_field", _in_place_double)
+    assert result.status == "failed"
+    assert "changed the module it was given" in result.message
+    assert "copy.deepcopy(module).double()" in result.message
 
 
 def test_a_stack_built_from_causal_conv1d_passes():
