@@ -98,6 +98,20 @@ def test_committed_notebooks_have_no_outputs(path):
     assert not dirty, f"{path.name}: cells {dirty} carry outputs; run python tools/make_learner_notebooks.py --strip"
 
 
+#: The widest code line a notebook may have: JupyterLab cuts longer ones at the cell's edge
+#: (it does not wrap code), so the end of the line is hidden.
+MAX_CODE_LINE = 99
+
+
+@pytest.mark.parametrize("path", SOLUTIONS + LEARNERS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_code_lines_fit_the_cell(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    long = [f"cell {i}: {len(line)} characters: {line.strip()[:60]}…"
+            for i, cell in enumerate(cells) if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines() if len(line) > MAX_CODE_LINE]
+    assert not long, f"{path.name}: {len(long)} code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(long)
+
+
 def test_every_learner_notebook_has_a_solution_source():
     orphans = [p.name for p in LEARNERS if not (ROOT / "solutions" / p.name).exists()]
     assert not orphans, f"learner notebooks without a solution source: {orphans}"
@@ -141,7 +155,7 @@ def test_block_becomes_stub_at_marker_indentation_named_after_enclosing_def(tmp_
     root = _repo(tmp_path, new_code_cell(GL_CELL))
     tool.write_all(root)
     (source,) = _learner_sources(root)
-    assert '    raise NotImplementedError("Exercise griffin_lim: replace this line with your code")\n' in source
+    assert '    raise NotImplementedError("Exercise griffin_lim: your code here")\n' in source
     assert "np.angle" not in source and "for _ in range" not in source
     assert '"""Docstring stays."""' in source and "    return angles" in source
     assert "SOLUTION" not in source
@@ -196,8 +210,8 @@ def test_a_method_is_named_with_its_class(tmp_path):
     root = _repo(tmp_path, cell)
     tool.write_all(root)
     (source,) = _learner_sources(root)
-    assert '        raise NotImplementedError("Exercise ConditionUpsampler.__init__: replace this line with your code")' in source
-    assert '        raise NotImplementedError("Exercise ConditionUpsampler.forward: replace this line with your code")' in source
+    assert '        raise NotImplementedError("Exercise ConditionUpsampler.__init__: your code here")' in source
+    assert '        raise NotImplementedError("Exercise ConditionUpsampler.forward: your code here")' in source
     assert '            raise NotImplementedError("Exercise helper: ' in source  # a function inside a method: its own name
     compile(source, "cell", "exec")
 
@@ -209,8 +223,8 @@ def test_name_falls_back_to_exercise_tag_then_generic(tmp_path):
     root = _repo(tmp_path, tagged, plain)
     tool.write_all(root)
     first, second = _learner_sources(root)
-    assert first == '%matplotlib inline\nraise NotImplementedError("Exercise receptive_field: replace this line with your code")'
-    assert second == 'raise NotImplementedError("Exercise this exercise: replace this line with your code")\n'
+    assert first == '%matplotlib inline\nraise NotImplementedError("Exercise receptive_field: your code here")'
+    assert second == 'raise NotImplementedError("Exercise this exercise: your code here")\n'
 
 
 @pytest.mark.parametrize("source, words", [

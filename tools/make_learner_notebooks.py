@@ -8,7 +8,7 @@ This tool writes ``notebooks/NN_name.ipynb`` from each of them:
   ``### END SOLUTION`` (marker lines included, which may be indented) becomes one stub
   line at the marker's indentation::
 
-      raise NotImplementedError("Exercise griffin_lim: replace this line with your code")
+      raise NotImplementedError("Exercise griffin_lim: your code here")
 
   The name is the nearest ``def`` enclosing the block in that cell, with its class in
   front for a method (``Exercise ConditionUpsampler.forward``: the class is what the
@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS_DIR = "solutions"
 LEARNER_DIR = "notebooks"
 
-STUB = 'raise NotImplementedError("Exercise {name}: replace this line with your code")'
+STUB = 'raise NotImplementedError("Exercise {name}: your code here")'
 ANSWER = "*(Your answer here.)*"
 SOLUTION_ONLY_TAG = "solution-only"
 DEFAULT_NAME = "this exercise"

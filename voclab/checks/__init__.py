@@ -10,7 +10,7 @@ compares each result with voclab's reference implementation and prints one short
 * ``✅ griffin_lim: public checks passed (5 inputs).`` -- the learner's function is
   returned, and the cells below use it;
 * ``⏳ griffin_lim is not done yet — ...`` -- the function still raises the stub's own
-  ``NotImplementedError("Exercise griffin_lim: replace this line with your code")`` (the
+  ``NotImplementedError("Exercise griffin_lim: your code here")`` (the
   learner notebook's; see :func:`is_stub`): voclab's reference is returned instead, so the
   rest of the notebook runs with correct values. Any other exception -- PyTorch's own
   ``NotImplementedError`` for an unsupported padding mode included -- is a failure;
@@ -1750,13 +1750,14 @@ def _fed_alike(ranked: list, fed: dict, signature: dict) -> list[list]:
 # ======================================================================================
 
 #: The message of the learner notebook's stub (tools/make_learner_notebooks.py): "Exercise
-#: ConditionUpsampler.forward: ...", the older "Exercise forward: ..." or a bare "Exercise: ...".
-_STUB_MESSAGE = re.compile(r"Exercise(?: [^\n]*)?: replace this line with your code")
+#: ConditionUpsampler.forward: your code here", the older "Exercise forward: ..." or a bare
+#: "Exercise: ...", and the older ending "replace this line with your code" (notebooks made before).
+_STUB_MESSAGE = re.compile(r"Exercise(?: [^\n]*)?: (?:your code here|replace this line with your code)")
 
 
 def is_stub(exc: BaseException) -> bool:
     """Whether ``exc`` is the stub of a learner notebook: ``NotImplementedError("Exercise <name>:
-    replace this line with your code")``.
+    your code here")`` (or the older ``"...: replace this line with your code"``).
 
     Only that means "not done yet": a ``NotImplementedError`` of PyTorch's own
     (``F.pad(x, ..., mode="reflect")`` on a shape it does not support) or a bare one is a
@@ -2226,7 +2227,7 @@ def check(name: str, fn: Callable, *, timeout: float | None = None) -> Callable:
     Notes
     -----
     Prints one verdict: ``✅`` passed, ``⏳`` not done yet (your function still raises the
-    stub's ``NotImplementedError("Exercise ...: replace this line with your code")``), ``❌``
+    stub's ``NotImplementedError("Exercise ...: your code here")``), ``❌``
     what is wrong on which input, with a hint. The checks
     are *public*: passing them means your function agrees with the reference on these
     inputs, not that it is right on every input.
