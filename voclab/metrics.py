@@ -1,15 +1,19 @@
 """Distances between spectrograms and between waveforms, for listening tests that have numbers.
 
 Notebook: 01_phase_and_griffin_lim (spectral convergence, log-spectral distance);
-06 and 07 (log-mel L1, multi-resolution STFT distance); 08 (the shoot-out).
+06 and 07 (log-mel L1, multi-resolution STFT distance); 08 (the shoot-out);
+04_wavegan and 05 (NDB, a distance between two *sets* of clips).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
-from .errors import ShapeError
+from .errors import ConfigError, EmptyAudioError, NonFiniteAudioError, ShapeError
 from .spectral import MelConfig, as_tensor, mel_spectrogram, stft
 
 __all__ = [
@@ -17,6 +21,9 @@ __all__ = [
     "log_spectral_distance",
     "log_mel_l1",
     "multi_resolution_stft_distance",
+    "ndb",
+    "ndb_features",
+    "NDBResult",
 ]
 
 
@@ -165,3 +172,318 @@ def multi_resolution_stft_distance(
         log_difference = torch.log(ref_mag.clamp(min=floor)) - torch.log(est_mag.clamp(min=floor))
         total = total + log_difference.abs().mean(dim=(-2, -1))
     return _out(total / len(resolutions), to_numpy)
+
+
+# --------------------------------------------------------------------------- NDB
+
+#: NDB's log-spectral feature: log(|STFT| + NDB_FLOOR). A full-scale sine peaks at about
+#: 256 in a 1024-point Hann-windowed STFT, so the floor sits about 108 dB below it: quiet
+#: tails count, but the exact zeros of a padded clip do not dominate the distances.
+NDB_FLOOR = 1e-3
+#: Real clips per bin that :func:`ndb` asks for at least (otherwise a bin's proportion is
+#: too coarse for the test to mean anything).
+NDB_MIN_PER_BIN = 2
+
+
+@dataclass(frozen=True, eq=False)
+class NDBResult:
+    """What :func:`ndb` found: how many of ``k`` bins the generated clips fill differently.
+
+    Notebook: 04_wavegan (and 05, validation of unconditional models).
+
+    Attributes
+    ----------
+    bins : int
+        The number of statistically different bins (NDB).
+    k : int
+        The number of bins (k-means clusters of the real clips).
+    real_proportions, generated_proportions : np.ndarray [shape=(k,), dtype=float64]
+        The share of real / generated clips that falls in each bin (each sums to 1).
+    significant : np.ndarray [shape=(k,), dtype=bool]
+        The bins whose two proportions differ at the significance level.
+    z : np.ndarray [shape=(k,), dtype=float64]
+        The two-proportion z statistic per bin (generated minus real).
+    p_values : np.ndarray [shape=(k,), dtype=float64]
+        Two-sided p-values.
+    n_real, n_generated : int
+    significance : float
+    """
+
+    bins: int
+    k: int
+    real_proportions: np.ndarray
+    generated_proportions: np.ndarray
+    significant: np.ndarray
+    z: np.ndarray
+    p_values: np.ndarray
+    n_real: int
+    n_generated: int
+    significance: float = 0.05
+
+    @property
+    def normalized(self) -> float:
+        """``bins / k``: 0 for a perfect match, 1 when every bin differs."""
+        return self.bins / self.k
+
+    def __repr__(self) -> str:
+        return (
+            f"NDBResult(bins={self.bins}, k={self.k}, normalized={self.normalized:.3f}, "
+            f"n_real={self.n_real}, n_generated={self.n_generated}, significance={self.significance})"
+        )
+
+
+def _clip_batch(clips, what: str) -> np.ndarray:
+    """(n, samples) float64 from an array, a tensor, or a list of equal-length 1-D clips."""
+    if isinstance(clips, torch.Tensor):
+        clips = clips.detach().cpu().to(torch.float64).numpy()
+    elif isinstance(clips, (list, tuple)):
+        if not clips:
+            raise EmptyAudioError(f"ndb: {what} is an empty list; give at least one clip.")
+        rows = []
+        for index, clip in enumerate(clips):
+            if isinstance(clip, torch.Tensor):
+                clip = clip.detach().cpu().to(torch.float64).numpy()
+            clip = np.asarray(clip)
+            if clip.ndim != 1:
+                raise ShapeError(
+                    f"ndb: {what}[{index}] has shape {clip.shape}; each clip in a list must be "
+                    "1-D (mono samples)."
+                )
+            if rows and clip.shape != rows[0].shape:
+                raise ShapeError(
+                    f"ndb: the clips of {what} differ in length ({what}[0] has {rows[0].size} "
+                    f"samples, {what}[{index}] has {clip.size}); trim or pad them to one length."
+                )
+            rows.append(clip)
+        clips = np.stack(rows)
+    array = np.asarray(clips)
+    if array.dtype.kind not in "fiu" and array.dtype != bool:
+        raise ShapeError(f"ndb: {what} must hold real audio samples, got dtype {array.dtype}.")
+    if array.ndim != 2:
+        hint = (" For one clip, pass a batch of one: x[None]." if array.ndim == 1 else "")
+        raise ShapeError(
+            f"ndb: {what} must have shape (n_clips, samples), got {array.shape}.{hint}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise EmptyAudioError(f"ndb: {what} has shape {array.shape}: no clips or no samples.")
+    array = array.astype(np.float64, copy=False)
+    if not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
+        raise NonFiniteAudioError(
+            f"ndb: {what}[{bad}] contains NaN or Inf samples; a diverged generator makes these — "
+            "drop or fix those clips first."
+        )
+    return array
+
+
+def _ndb_n_fft(sample_rate: int) -> int:
+    """The power of two nearest to 64 ms (1024 at 16 kHz)."""
+    return 2 ** max(4, round(math.log2(0.064 * sample_rate)))
+
+
+def ndb_features(clips, *, sample_rate: int = 16000) -> np.ndarray:
+    """The log-spectral feature vector :func:`ndb` clusters: one row per clip.
+
+    ``log(|STFT| + 1e-3)`` with a periodic Hann window of about 64 ms (1024 samples at
+    16 kHz), hop half a window, centred frames, flattened over (frequency, frame).
+
+    Notebook: 04_wavegan.
+
+    Parameters
+    ----------
+    clips : array or tensor [shape=(n_clips, samples)] or list of 1-D arrays
+    sample_rate : int
+        In Hz; sets the window length.
+
+    Returns
+    -------
+    features : np.ndarray [shape=(n_clips, (n_fft // 2 + 1) * frames), dtype=float32]
+    """
+    return _ndb_features(_clip_batch(clips, "clips"), sample_rate)
+
+
+def _ndb_features(batch: np.ndarray, sample_rate: int) -> np.ndarray:
+    n_fft = _ndb_n_fft(sample_rate)
+    if batch.shape[1] < n_fft:
+        raise ShapeError(
+            f"ndb: clips of {batch.shape[1]} samples are shorter than one analysis window "
+            f"({n_fft} samples, 64 ms at {sample_rate} Hz); use longer clips or check sample_rate."
+        )
+    rows = []
+    for start in range(0, batch.shape[0], 64):  # bounded memory for long or many clips
+        chunk = torch.from_numpy(batch[start : start + 64].astype(np.float32))
+        magnitude = stft(chunk, n_fft=n_fft, hop_length=n_fft // 2).abs()
+        rows.append(torch.log(magnitude + NDB_FLOOR).flatten(1).numpy())
+    return np.concatenate(rows)
+
+
+def _squared_distances(x: np.ndarray, x_sq: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    d2 = x_sq[:, None] - 2.0 * (x @ centers.T) + np.einsum("kd,kd->k", centers, centers)[None, :]
+    return np.maximum(d2, 0.0)
+
+
+def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, *, n_init: int = 3,
+            max_iter: int = 100) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding; the best of ``n_init`` runs (lowest inertia)."""
+    x_sq = np.einsum("nd,nd->n", x, x)
+    best, best_inertia = None, np.inf
+    for _ in range(n_init):
+        # k-means++ (Arthur & Vassilvitskii 2007): each new centre drawn in proportion to D²
+        centers = np.empty((k, x.shape[1]), dtype=x.dtype)
+        centers[0] = x[rng.integers(len(x))]
+        closest = _squared_distances(x, x_sq, centers[:1])[:, 0]
+        for j in range(1, k):
+            total = closest.sum()
+            pick = rng.choice(len(x), p=closest / total) if total > 0 else rng.integers(len(x))
+            centers[j] = x[pick]
+            closest = np.minimum(closest, _squared_distances(x, x_sq, centers[j : j + 1])[:, 0])
+        labels = None
+        for _ in range(max_iter):
+            d2 = _squared_distances(x, x_sq, centers)
+            new_labels = d2.argmin(axis=1)
+            if labels is not None and np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+            one_hot = np.zeros((k, len(x)), dtype=x.dtype)
+            one_hot[labels, np.arange(len(x))] = 1.0
+            counts = one_hot.sum(axis=1)
+            filled = counts > 0
+            centers[filled] = (one_hot[filled] @ x) / counts[filled, None]
+            if not filled.all():  # an empty cluster takes the points farthest from their centre
+                far = np.argsort(-d2[np.arange(len(x)), labels], kind="stable")
+                centers[~filled] = x[far[: int((~filled).sum())]]
+        inertia = float(_squared_distances(x, x_sq, centers).min(axis=1).sum())
+        if inertia < best_inertia:
+            best, best_inertia = centers.copy(), inertia
+    return best
+
+
+def ndb(real, generated, k: int = 50, *, sample_rate: int = 16000, seed: int = 0,
+        significance: float = 0.05) -> NDBResult:
+    """The number of statistically different bins (NDB) between real and generated clips.
+
+    A GAN can make clips that each sound plausible yet cover only part of the data: a few
+    kinds of drum hit, over and over (mode collapse). A per-clip distance cannot see that;
+    NDB (Richardson & Weiss, "On GANs and GMMs", NeurIPS 2018) compares the two *sets*.
+    The real clips are split into ``k`` bins by k-means; each generated clip goes to the
+    bin of its nearest centroid. If the generator matched the data, each bin would hold
+    about the same share of generated clips as of real ones. Per bin, a two-proportion
+    z-test (pooled proportion, two-sided) asks whether the shares differ at the level
+    ``significance``; NDB is the number of bins where they do. GANSynth (Engel et al.,
+    ICLR 2019) reports NDB with k = 50 over log-spectrograms.
+
+    The feature is voclab's: ``log(|STFT| + 1e-3)`` with a periodic Hann window of about
+    64 ms (1024 samples at 16 kHz), hop half a window, centred frames, flattened over
+    (frequency, frame) — see :func:`ndb_features`. k-means is Lloyd's algorithm with
+    k-means++ seeding, best of 3 starts, all drawn from ``seed``.
+
+    Two things to keep in mind when reading it: with the same distribution on both sides
+    about ``significance · k`` bins still come out "different" by chance (more when the
+    real clips are few, since the bins were fitted to them), so compare NDB between
+    models, not with 0; and a generator that copies the training clips scores perfectly —
+    NDB measures coverage, not novelty (check nearest neighbours for that).
+
+    Notebook: 04_wavegan (validation of a WaveGAN; mode collapse made visible), also
+    05_gansynth.
+
+    Parameters
+    ----------
+    real : array or tensor [shape=(n_real, samples)], or list of 1-D arrays
+        The real (training) clips, all the same length. At least ``2 · k`` of them.
+    generated : array or tensor [shape=(n_generated, samples)], or list of 1-D arrays
+        Clips from the model, the same length as the real ones.
+    k : int
+        Number of bins (k-means clusters); GANSynth used 50.
+    sample_rate : int
+        In Hz; sets the analysis window (about 64 ms).
+    seed : int
+        Seeds k-means: the same inputs and seed give the same result.
+    significance : float
+        The test's level (0.05).
+
+    Returns
+    -------
+    result : NDBResult
+        ``.bins`` (the NDB), ``.k``, ``.normalized`` (= bins / k), per-bin
+        ``.real_proportions``, ``.generated_proportions``, ``.significant``, ``.z`` and
+        ``.p_values``.
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        ``k`` < 2, or fewer than ``2 · k`` real clips (the message says which ``k`` fits).
+    voclab.errors.ShapeError
+        Not ``(n_clips, samples)``; real and generated (or clips in a list) of different
+        lengths; clips shorter than one analysis window.
+    voclab.errors.NonFiniteAudioError
+        NaN or Inf samples.
+
+    Examples
+    --------
+    Decaying tones of random pitch as the "real" set; another draw of the same kind, and
+    a generator that collapsed onto one clip:
+
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(4096) / 16000
+    >>> def tones(n):
+    ...     return np.sin(2 * np.pi * rng.uniform(100, 4000, (n, 1)) * t) * np.exp(-20 * t)
+    >>> real = tones(200)
+    >>> ndb(real, tones(200), k=10).bins
+    0
+    >>> collapsed = ndb(real, np.repeat(real[:1], 200, axis=0), k=10)
+    >>> collapsed.bins, collapsed.normalized
+    (10, 1.0)
+    """
+    if int(k) != k or k < 2:
+        raise ConfigError(f"ndb: k must be an integer of at least 2 bins, got {k!r}.")
+    k = int(k)
+    if not 0 < significance < 1:
+        raise ConfigError(f"ndb: significance must lie in (0, 1), got {significance}.")
+    if int(sample_rate) <= 0:
+        raise ConfigError(f"ndb: sample_rate must be a positive number of Hz, got {sample_rate}.")
+    real_batch = _clip_batch(real, "real")
+    generated_batch = _clip_batch(generated, "generated")
+    if real_batch.shape[1] != generated_batch.shape[1]:
+        raise ShapeError(
+            f"ndb: real clips have {real_batch.shape[1]} samples and generated clips "
+            f"{generated_batch.shape[1]}; compare clips of one length (trim or pad them)."
+        )
+    n_real, n_generated = len(real_batch), len(generated_batch)
+    if n_real < NDB_MIN_PER_BIN * k:
+        fits = n_real // NDB_MIN_PER_BIN
+        advice = (f"lower k to at most {fits}" if fits >= 2 else "give more real clips")
+        raise ConfigError(
+            f"ndb: {n_real} real clips are too few for k={k} bins (it needs at least "
+            f"{NDB_MIN_PER_BIN} per bin, {NDB_MIN_PER_BIN * k} in all): {advice}, or give "
+            f"at least {NDB_MIN_PER_BIN * k} real clips."
+        )
+    features = _ndb_features(np.concatenate([real_batch, generated_batch]), int(sample_rate))
+    features = features.astype(np.float64)
+    real_features, generated_features = features[:n_real], features[n_real:]
+    centers = _kmeans(real_features, k, np.random.default_rng(seed))
+
+    def counts(x: np.ndarray) -> np.ndarray:
+        x_sq = np.einsum("nd,nd->n", x, x)
+        return np.bincount(_squared_distances(x, x_sq, centers).argmin(axis=1), minlength=k)
+
+    real_counts, generated_counts = counts(real_features), counts(generated_features)
+    p_real = real_counts / n_real
+    p_generated = generated_counts / n_generated
+    pooled = (real_counts + generated_counts) / (n_real + n_generated)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n_real + 1 / n_generated))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (p_generated - p_real) / np.where(se > 0, se, 1.0), 0.0)
+    p_values = np.array([math.erfc(abs(value) / math.sqrt(2)) for value in z])
+    significant = p_values < significance
+    return NDBResult(
+        bins=int(significant.sum()),
+        k=k,
+        real_proportions=p_real,
+        generated_proportions=p_generated,
+        significant=significant,
+        z=z,
+        p_values=p_values,
+        n_real=n_real,
+        n_generated=n_generated,
+        significance=float(significance),
+    )
