@@ -59,6 +59,16 @@ def test_mu_law_known_values_and_types():
     assert mu_law_decode(np.array([0, 255])).dtype == np.float32
 
 
+def test_silence_is_class_128_by_rounding_where_truncation_gives_127():
+    """voclab rounds; nnmnkwii's mulaw_quantize (r9y9's recipes) truncates (F + 1) / 2 · μ."""
+    assert int(mu_law_encode(np.float64(0.0))) == 128
+    assert int(np.floor((0.0 + 1) / 2 * 255)) == 127  # the truncating convention's silence
+    x = np.linspace(-1, 1, 10001)
+    companded = np.sign(x) * np.log1p(255 * np.abs(x)) / np.log1p(255)
+    truncated = ((companded + 1) / 2 * 255).astype(np.int64)
+    assert np.all((mu_law_encode(x) - truncated) >= 0) and np.all((mu_law_encode(x) - truncated) <= 1)
+
+
 @pytest.mark.parametrize("mu", [255, 15])
 def test_mu_law_round_trips(mu):
     q = np.arange(mu + 1)
@@ -174,14 +184,55 @@ def test_condition_upsampler_stretches_and_smooths():
     c = torch.randn(2, 7, 9)
     out = up(c)
     assert out.shape == (2, 7, 54)
-    # by hand: nearest-neighbour stretch, then a centred moving average with zero padding, per scale
-    h = c
+    # by hand: the edge frames repeated twice, then per scale a nearest-neighbour stretch and a
+    # centred moving average with zero padding, then the context's 2 · 6 samples cut off at each end
+    h = torch.cat([c[..., :1], c[..., :1], c, c[..., -1:], c[..., -1:]], dim=-1)
     for s in (2, 3):
         h = h.repeat_interleave(s, dim=-1)
         h = F.avg_pool1d(F.pad(h, (s, s)), 2 * s + 1, stride=1)
-    assert torch.allclose(out, h, atol=1e-6)
+    assert torch.allclose(out, h[..., 12:-12], atol=1e-6)
     flat = up(torch.ones(1, 7, 9))
-    assert torch.allclose(flat[..., 12:-12], torch.ones(1, 7, 30))  # the average keeps a constant
+    assert torch.allclose(flat, torch.ones(1, 7, 54))  # the average keeps a constant, up to the edges
+
+
+@pytest.mark.parametrize("scales", [[4, 4, 4, 4], [2, 3], [5], [3, 2, 4], [1, 1, 2], [16, 16]])
+def test_condition_upsampler_pads_just_enough_context(scales):
+    up, unpadded = ConditionUpsampler(scales), ConditionUpsampler(scales, pad_frames=0)
+    hop = math.prod(scales)
+    assert up.pad_frames == math.ceil(up.reach / hop)
+    # the reach is what zero padding fades: a constant mel loses exactly `reach` samples at each end
+    faded = unpadded(torch.ones(1, 1, 6))[0, 0] < 1 - 1e-6
+    assert faded.sum() == 2 * up.reach and faded[:up.reach].all() and faded[-up.reach:].all()
+    # padded, the edges are those of a mel with its edge frames repeated far beyond the reach
+    c = torch.randn(1, 4, 5, dtype=torch.float64)
+    up, unpadded = up.double(), unpadded.double()
+    far = unpadded(F.pad(c, (8, 8), mode="replicate"))[..., 8 * hop:-8 * hop]
+    assert torch.allclose(up(c), far, atol=1e-12)
+    assert torch.allclose(ConditionUpsampler(scales, pad_frames=up.pad_frames + 3).double()(c), far, atol=1e-12)
+    # inside, away from the edges, padding changes nothing
+    inner = slice(up.reach, -up.reach)
+    assert torch.allclose(up(c)[..., inner], unpadded(c)[..., inner], atol=1e-12)
+
+
+def test_condition_upsampler_padding_adds_no_parameters_and_old_weights_load():
+    padded, unpadded = ConditionUpsampler([4, 4, 4, 4]), ConditionUpsampler([4, 4, 4, 4], pad_frames=0)
+    assert padded.state_dict().keys() == unpadded.state_dict().keys()
+    padded.load_state_dict(unpadded.state_dict())
+    with pytest.raises(ConfigError, match="pad_frames"):
+        ConditionUpsampler([4, 4], pad_frames=-1)
+    with pytest.raises(ShapeError, match="frames ≥ 1"):
+        ConditionUpsampler([4, 4])(torch.zeros(1, 80, 0))
+
+
+def test_cache_length_is_the_oldest_tap():
+    assert [wavenet.cache_length(2, d) for d in (1, 2, 512)] == [1, 2, 512]  # Paine et al.: a queue of d
+    assert wavenet.cache_length(3, 16) == 32
+    cfg = Config(output="mulaw", layers=10, stacks=2, cin_channels=0, segment_size=256)
+    assert sum(wavenet.cache_length(cfg.kernel_size, d) for d in cfg.dilations) == cfg.receptive_field - 1
+    assert all(layer.context == wavenet.cache_length(layer.kernel_size, layer.dilation) + 1
+               for layer in WaveNet(cfg).layers)
+    with pytest.raises(ConfigError, match="positive"):
+        wavenet.cache_length(0, 1)
 
 
 # --------------------------------------------------------------------------- the network

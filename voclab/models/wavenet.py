@@ -10,7 +10,9 @@ model is in this file:
 * :class:`ResidualBlock` — dilated causal conv → ``tanh(a)·σ(b)`` gate (+ 1×1 projections of
   the upsampled mel and of a speaker embedding) → 1×1 to the residual stream and to the skips;
 * :class:`ConditionUpsampler` — mel frames → one conditioning vector per sample
-  (nearest-neighbour stretch + a smoothing conv per scale, ``prod(scales) = hop``);
+  (nearest-neighbour stretch + a smoothing conv per scale, ``prod(scales) = hop``, with the
+  edge frames repeated as context so that no window edge fades);
+* :func:`cache_length` — the past inputs each layer's cache keeps in fast generation;
 * :class:`WaveNet` — 1×1 input conv, the stack of blocks (dilation ``2 ** (i mod layers/stacks)``),
   summed skips × √(1/layers) → ReLU → 1×1 → ReLU → 1×1 → logits; teacher-forced
   :meth:`WaveNet.forward` and autoregressive :meth:`WaveNet.generate`, naive or cached;
@@ -26,7 +28,11 @@ Where this file differs from r9y9/wavenet_vocoder (none of it changes the model 
 paper describes): the convolutions are plain ``nn.Conv1d`` with PyTorch's initialisation
 (r9y9 wraps them in weight norm with a Kaiming-normal start) and there is no dropout
 (the recipes set it to 0); the recipes' ``conv_in`` over ±2 mel frames (``cin_pad=2``)
-before the upsampler is left out, so the mel goes straight to :class:`ConditionUpsampler`;
+before the upsampler is left out, so the mel goes straight to :class:`ConditionUpsampler`,
+which repeats the edge frames as context and crops it after upsampling (r9y9's
+``UpsampleNetwork`` with ``cin_pad`` crops the same way; in the recipes' default
+``ConvInUpsampleNetwork`` the ``conv_in`` consumes the context frames, so the zero-padded
+smoothing convs fade over the first and last ``reach`` samples of every window);
 their pre-emphasis and global gain of the audio are left to the data; the output at time
 ``t`` predicts sample ``t`` from samples ``< t`` and the mel at ``t`` (r9y9 aligns the mel
 with the input sample, one sample earlier); and the mixture's edge bins are the first and
@@ -59,6 +65,7 @@ __all__ = [
     "ResidualBlock",
     "WaveNet",
     "build",
+    "cache_length",
     "count_parameters",
     "discretized_mix_logistic_loss",
     "make_optimizers",
@@ -94,6 +101,12 @@ def mu_law_encode(x, mu: int = 255):
     near zero: with μ = 255 the two classes around silence decode 0.00017 apart, the two
     at full scale 0.043 apart (ITU-T G.711; the WaveNet paper, section 2.2). Then ``q = floor((F(x) + 1) / 2 · μ + 0.5)``: ``[-1, 1]``
     onto the integers ``0 … μ``, silence onto ``round(μ/2)`` (128 for μ = 255).
+
+    The convention differs from r9y9/wavenet_vocoder's: it quantises with nnmnkwii's
+    ``mulaw_quantize``, which truncates ``(F(x) + 1) / 2 · μ`` to an integer, so silence is
+    class 127 there (its recipes start generation and pad with ``mulaw_quantize(0, 255)``)
+    and only ``x = 1`` reaches class 255. voclab rounds to the nearest level: silence is 128,
+    and a μ-law checkpoint is not interchangeable between the two.
 
     Notebook: 03_wavenet.
 
@@ -213,6 +226,41 @@ def receptive_field(layers: int, stacks: int, kernel_size: int) -> int:
         raise ConfigError(f"layers={layers} must be a positive multiple of stacks={stacks}.")
     per_stack = layers // stacks
     return (kernel_size - 1) * sum(2 ** (i % per_stack) for i in range(layers)) + 1
+
+
+def cache_length(kernel_size: int, dilation: int) -> int:
+    """Past inputs one layer must remember to generate the next sample: ``(k − 1) · dilation``.
+
+    The layer's output at ``t`` reads its inputs at ``t, t − d, …, t − (k − 1)·d``. The
+    newest one arrives with the step; the others were computed in earlier steps, and the
+    oldest of them lies ``(k − 1)·d`` steps back, so a queue of the last ``(k − 1)·d``
+    inputs holds every tap (Paine et al.'s queue of ``d`` inputs is the case ``k = 2``).
+    Summed over the layers, the caches hold ``receptive_field − 1`` inputs.
+
+    Notebook: 03_wavenet.
+
+    Parameters
+    ----------
+    kernel_size, dilation : int
+        Positive.
+
+    Returns
+    -------
+    n : int
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        A kernel size or dilation below 1.
+
+    Examples
+    --------
+    >>> cache_length(2, 512), cache_length(3, 512), cache_length(3, 1)
+    (512, 1024, 2)
+    """
+    if min(kernel_size, dilation) < 1:
+        raise ConfigError(f"kernel_size and dilation must be positive, got {kernel_size} and {dilation}.")
+    return (int(kernel_size) - 1) * int(dilation)
 
 
 @dataclass
@@ -452,8 +500,8 @@ class ResidualBlock(nn.Module):
 
     @property
     def context(self) -> int:
-        """Inputs one output depends on: ``(k − 1) · dilation + 1``."""
-        return (self.kernel_size - 1) * self.dilation + 1
+        """Inputs one output depends on: ``(k − 1) · dilation + 1``, :func:`cache_length` and the newest."""
+        return cache_length(self.kernel_size, self.dilation) + 1
 
     def _check_conditioning(self, c, g) -> None:
         if c is not None and self.conv1x1c is None:
@@ -570,23 +618,49 @@ class ConditionUpsampler(nn.Module):
     ``UpsampleNetwork`` (Stretch2d + Conv2d, no bias, no activation). After all scales one
     frame covers ``prod(scales)`` samples, which must be the hop.
 
+    Together the smoothing convs reach :attr:`reach` samples past a frame's edge
+    (``Σ_i s_i · prod(s_j, j > i)``: 340 for ``[4, 4, 4, 4]``). Their zero padding would make
+    the first and last :attr:`reach` samples of every window fade towards zero, so
+    :meth:`forward` first repeats the edge frames :attr:`pad_frames` times on each side
+    (``F.pad(..., mode="replicate")``, as r9y9's ``evaluate.py`` pads a mel for its
+    ``cin_pad``) and crops ``pad_frames · hop`` samples from each end afterwards (as r9y9's
+    ``UpsampleNetwork`` crops its ``indent``). Padding adds no parameter: checkpoints load
+    as they are.
+
     Notebook: 03_wavenet.
 
     Parameters
     ----------
     upsample_scales : list of int
+    pad_frames : int, optional
+        Context frames repeated at each edge. By default the fewest that cover the
+        reach, ``ceil(reach / hop)`` (2 for ``[4, 4, 4, 4]``); more change nothing; 0 gives
+        the unpadded upsampler whose edges fade.
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        A scale below 1 or a negative ``pad_frames``.
 
     Examples
     --------
-    >>> ConditionUpsampler([4, 4])(torch.randn(2, 80, 10)).shape
-    torch.Size([2, 80, 160])
+    >>> up = ConditionUpsampler([4, 4])
+    >>> up(torch.randn(2, 80, 10)).shape, up.reach, up.pad_frames
+    (torch.Size([2, 80, 160]), 20, 2)
+    >>> torch.allclose(up(torch.ones(1, 3, 5)), torch.ones(1, 3, 80))  # no edge fades
+    True
     """
 
-    def __init__(self, upsample_scales):
+    def __init__(self, upsample_scales, pad_frames: int | None = None):
         super().__init__()
         self.upsample_scales = [int(s) for s in upsample_scales]
         if not self.upsample_scales or min(self.upsample_scales) < 1:
             raise ConfigError(f"upsample_scales must be positive integers, got {upsample_scales}.")
+        if pad_frames is not None and (isinstance(pad_frames, bool) or int(pad_frames) != pad_frames
+                                       or pad_frames < 0):
+            raise ConfigError(f"pad_frames must be a whole number >= 0 (or None: enough to cover the "
+                              f"smoothing's reach), got {pad_frames!r}.")
+        self.pad_frames = -(-self.reach // self.hop) if pad_frames is None else int(pad_frames)
         self.up_layers = nn.ModuleList()
         for s in self.upsample_scales:
             conv = nn.Conv2d(1, 1, (1, 2 * s + 1), padding=(0, s), bias=False)
@@ -597,6 +671,11 @@ class ConditionUpsampler(nn.Module):
     def hop(self) -> int:
         """Samples per frame after upsampling: ``prod(upsample_scales)``."""
         return math.prod(self.upsample_scales)
+
+    @property
+    def reach(self) -> int:
+        """Output samples the smoothing convs reach past a frame's edge: ``Σ_i s_i · prod(s_j, j > i)``."""
+        return sum(s * math.prod(self.upsample_scales[i + 1:]) for i, s in enumerate(self.upsample_scales))
 
     def forward(self, c: torch.Tensor) -> torch.Tensor:
         """``(B, n_mels, frames) -> (B, n_mels, frames · prod(scales))``.
@@ -609,12 +688,15 @@ class ConditionUpsampler(nn.Module):
         -------
         c_up : torch.Tensor [shape=(B, n_mels, frames · hop)]
         """
-        if c.ndim != 3:
-            raise ShapeError(f"ConditionUpsampler takes a mel of shape (B, n_mels, frames), got {tuple(c.shape)}.")
-        h = c.unsqueeze(1)  # (B, 1, n_mels, frames): bands are the conv's "height"
+        if c.ndim != 3 or c.shape[-1] < 1:
+            raise ShapeError(f"ConditionUpsampler takes a mel of shape (B, n_mels, frames ≥ 1), got {tuple(c.shape)}.")
+        pad = self.pad_frames
+        h = F.pad(c, (pad, pad), mode="replicate") if pad else c  # the edge frames, repeated: context
+        h = h.unsqueeze(1)  # (B, 1, n_mels, frames + 2·pad): bands are the conv's "height"
         for s, conv in zip(self.upsample_scales, self.up_layers):
             h = conv(h.repeat_interleave(s, dim=-1))  # stretch ×s, then smooth over 2s + 1 samples
-        return h.squeeze(1)
+        crop = pad * self.hop
+        return h[:, 0, :, crop:h.shape[-1] - crop]  # the context's samples cut off again
 
 
 class WaveNet(nn.Module):
