@@ -27,6 +27,7 @@ EXERCISES = [
     "GatedResidualBlock",
     "ConditionUpsampler",
     "sample_categorical",
+    "cache_length",
     "generate_cached",
 ]
 
@@ -194,7 +195,10 @@ class _OtherBlock(nn.Module):
 
 
 class _OtherUpsampler(nn.Module):
-    """Written differently: F.interpolate(mode="nearest") as the stretch, weights set by fill_."""
+    """Written differently: F.interpolate(mode="nearest") as the stretch, weights set by fill_, and a
+    generous four context frames at each edge, repeated by torch.cat (more than the reach needs)."""
+
+    CONTEXT = 4
 
     def __init__(self, upsample_scales):
         super().__init__()
@@ -205,10 +209,18 @@ class _OtherUpsampler(nn.Module):
                 conv.weight.fill_(1.0 / (2 * s + 1))
 
     def forward(self, c):
-        h = c[:, None]
+        n = self.CONTEXT
+        h = torch.cat([c[..., :1]] * n + [c] + [c[..., -1:]] * n, dim=-1)[:, None]
         for s, conv in zip(self.scales, self.up_layers):
             h = conv(F.interpolate(h, scale_factor=(1, s), mode="nearest"))
-        return h[:, 0]
+        crop = n * math.prod(self.scales)
+        return h[:, 0, :, crop:-crop]
+
+
+def _other_cache_length(kernel_size, dilation):
+    """Written differently: the distance from the newest tap to the oldest, counted tap by tap."""
+    taps = [t * dilation for t in range(kernel_size)]
+    return max(taps) - min(taps)
 
 
 def _other_sampler(logits, temperature=1.0, generator=None):
@@ -272,6 +284,7 @@ _other_generate_cached = _queue_generation()
     ("GatedResidualBlock", _OtherBlock),
     ("ConditionUpsampler", _OtherUpsampler),
     ("sample_categorical", _other_sampler),
+    ("cache_length", _other_cache_length),
     ("generate_cached", _other_generate_cached),
 ])
 def test_a_correct_solution_written_differently_passes(name, solution):
@@ -309,14 +322,30 @@ class _BlockWithoutConditioning(_OtherBlock):
         return (x + self.conv1x1_out(z)) / math.sqrt(2), self.conv1x1_skip(z)
 
 
+class _UpsamplerWithoutContext(_OtherUpsampler):
+    """The upsampler before issue 10: no context frames, so the zero-padded convs fade at the edges."""
+
+    CONTEXT = 0
+
+    def forward(self, c):
+        h = c[:, None]
+        for s, conv in zip(self.scales, self.up_layers):
+            h = conv(F.interpolate(h, scale_factor=(1, s), mode="nearest"))
+        return h[:, 0]
+
+
 @pytest.mark.parametrize("name,wrong,says", [
     ("mu_law_encode", _encode_without_sign, "Multiply by sign(x)"),
     ("mu_law_decode", _decode_without_sign, "the sign is lost"),
     ("mu_law_decode", _decode_to_float_classes, "decoding turns them into audio in [−1, 1]"),
     ("GatedResidualBlock", _BlockWithoutConditioning, "the conditioning is missing"),
+    ("ConditionUpsampler", _UpsamplerWithoutContext, "fade towards zero"),
+    ("cache_length", lambda kernel_size, dilation: (kernel_size - 1) * dilation + 1, "you counted the newest input"),
+    ("cache_length", lambda kernel_size, dilation: dilation, "Paine et al.'s queue for kernel 2"),
     ("generate_cached", _queue_generation(dilated=False), "cache ignores the dilation"),
     ("generate_cached", _queue_generation(decode=False), "not audio: generation returns samples in [−1, 1]"),
 ], ids=["encode-without-sign", "decode-without-sign", "decode-returns-classes", "block-without-conditioning",
+        "upsampler-without-context", "cache-counts-the-newest-input", "cache-of-kernel-2",
         "cache-ignores-dilation", "generation-returns-classes"])
 def test_a_conceptual_mistake_is_named(name, wrong, says):
     result = check_exercise(name, wrong)

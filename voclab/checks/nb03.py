@@ -2,10 +2,11 @@
 
 The learner builds the pieces of a mel-conditioned WaveNet: 8-bit μ-law companding
 (``mu_law_encode``, ``mu_law_decode``), the gated residual block (``ResidualBlock``), the
-upsampling of mel frames to one conditioning vector per sample (``ConditionUpsampler``),
-drawing a class with a temperature (``sample_categorical``) and the cached ("fast")
-generation of Paine et al. 2016 (``generate_cached``), which must give exactly the samples
-of the naive algorithm.
+upsampling of mel frames to one conditioning vector per sample, with the edge frames
+repeated as context (``ConditionUpsampler``), drawing a class with a temperature
+(``sample_categorical``), the length of each layer's cache (``cache_length``) and the cached
+("fast") generation of Paine et al. 2016 (``generate_cached``), which must give exactly the
+samples of the naive algorithm.
 
 The gated residual block is checked as the modules of notebooks 02, 06 and 07: the ``run``
 function builds the learner's module and voclab's (:func:`~voclab.checks.build_alike`),
@@ -30,8 +31,8 @@ that the work per sample (the lengths fed to the model's layers, :func:`~voclab.
 does not grow from 16 to 32 samples.
 
 The references are :mod:`voclab.models.wavenet`'s own code: ``mu_law_encode``,
-``mu_law_decode``, ``ResidualBlock``, ``ConditionUpsampler``, ``sample_categorical`` and
-``WaveNet.generate``.
+``mu_law_decode``, ``ResidualBlock``, ``ConditionUpsampler``, ``sample_categorical``,
+``cache_length`` and ``WaveNet.generate``.
 
 Notebook: 03_wavenet.
 """
@@ -352,10 +353,10 @@ def _run_upsampler(build, upsample_scales, *, c):
 
 
 class _UpsamplerVariant(nn.Module):
-    """A wrong ConditionUpsampler."""
+    """A wrong ConditionUpsampler (with the defaults, a right one)."""
 
     def __init__(self, upsample_scales, *, stretch="repeat_interleave", smooth=True, init="mean", band_kernel=1,
-                 activation=None, reverse=False):
+                 activation=None, reverse=False, pad="replicate", pad_frames=None, crop=True):
         super().__init__()
         self.scales = list(upsample_scales)[::-1] if reverse else list(upsample_scales)
         self.up_layers = nn.ModuleList()
@@ -365,9 +366,14 @@ class _UpsamplerVariant(nn.Module):
                 nn.init.constant_(conv.weight, 1.0 / (band_kernel * (2 * s + 1)))
             self.up_layers.append(conv)
         self.stretch, self.smooth, self.activation = stretch, smooth, activation
+        enough = wavenet.ConditionUpsampler(upsample_scales).pad_frames
+        self.pad, self.crop = pad, crop
+        self.pad_frames = enough + pad_frames if pad_frames is not None else enough
 
     def forward(self, c):
-        h = c.unsqueeze(1)
+        pad = self.pad_frames if self.pad != "none" else 0
+        h = F.pad(c, (pad, pad), mode=self.pad) if pad else c
+        h = h.unsqueeze(1)
         for s, conv in zip(self.scales, self.up_layers):
             if self.stretch == "repeat_interleave":
                 h = h.repeat_interleave(s, dim=-1)
@@ -379,7 +385,8 @@ class _UpsamplerVariant(nn.Module):
                 h = conv(h)
             if self.activation is not None:
                 h = self.activation(h)
-        return h.squeeze(1)
+        crop = pad * math.prod(self.scales) if self.crop else 0
+        return h[:, 0, :, crop:h.shape[-1] - crop]
 
 
 def _upsampler_variant(**changes):
@@ -395,6 +402,8 @@ def _upsampler_cases():
         Case("one scale [5], a single frame", ([5],), dict(c=_randn(1, 4, 1, seed=13))),
         Case("scales [3, 2, 4] on a mel in [0, 1] (r9y9's normalised dB), 6 frames", ([3, 2, 4],),
              dict(c=torch.rand(1, 10, 6, generator=torch.Generator().manual_seed(14)))),
+        Case("scales [2, 2] on a constant mel, 4 frames: it must come out constant, edges included", ([2, 2],),
+             {"c": torch.full((1, 3, 4), 0.5)}),
     ]
 
 
@@ -406,10 +415,28 @@ register(Exercise(
     run=_run_upsampler,
     reference_name="voclab.models.wavenet.ConditionUpsampler",
     hint="__init__: self.up_layers = ModuleList of Conv2d(1, 1, (1, 2s + 1), padding=(0, s), bias=False), each weight "
-         "filled with 1 / (2s + 1). forward: h = c.unsqueeze(1); per scale h = conv(h.repeat_interleave(s, dim=-1)); "
-         "return h.squeeze(1).",
+         "filled with 1 / (2s + 1); P = ceil(reach / hop) context frames, reach = Σ s_i · (product of the later "
+         "scales). forward: F.pad(c, (P, P), mode='replicate'), unsqueeze(1), per scale "
+         "h = conv(h.repeat_interleave(s, dim=-1)), squeeze(1), then drop P · hop samples at each end.",
     compare=_MODULE_TOLERANCE,
     mistakes=[
+        (_upsampler_variant(pad="none"),
+         ("the first and last samples fade towards zero: the smoothing convs pad with zeros. Repeat the edge "
+          "frames as context before upsampling, F.pad(c, (P, P), mode='replicate'), and crop P · hop samples "
+          "from each end after")),
+        (_upsampler_variant(pad="constant"),
+         ("you padded with frames of zeros: the edges still fade towards zero. Repeat the edge frames, "
+          "F.pad(c, (P, P), mode='replicate')")),
+        (_upsampler_variant(crop=False),
+         ("the output is P · hop samples too long at each end: after upsampling, crop the samples of the "
+          "context frames, h[..., P · hop : -P · hop]")),
+        (_upsampler_variant(pad_frames=-1),
+         ("one context frame too few: the edges still fade over the last samples. The smoothing reaches "
+          "Σ s_i · (product of the later scales) samples past the edge (340 for [4, 4, 4, 4]); pad "
+          "P = ceil(reach / hop) frames")),
+        (_upsampler_variant(pad="reflect"),
+         ("you mirrored the frames next to the edge (mode='reflect'); repeat the edge frame itself, "
+          "mode='replicate', so that a constant mel stays constant up to its edges")),
         (_upsampler_variant(smooth=False),
          ("you only repeated the frames: the output is a staircase. After each stretch, smooth with the layer's "
           "Conv2d(1, 1, (1, 2s + 1), padding=(0, s))")),
@@ -511,7 +538,45 @@ register(Exercise(
 ))
 
 
-# =========================================================================== exercise 5: generate_cached
+# =========================================================================== exercise 5: cache_length
+
+
+def _cache_cases():
+    return [
+        Case("kernel 3, dilation 4", (3, 4)),
+        Case("kernel 2, dilation 1 (the paper's first layer)", (2, 1)),
+        Case("kernel 2, dilation 512 (the paper's last layer of a block)", (2, 512)),
+        Case("kernel 3, dilation 16 (the course network's widest layer)", (3, 16)),
+        Case("kernel 5, dilation 1", (5, 1)),
+    ]
+
+
+register(Exercise(
+    name="cache_length",
+    notebook=NOTEBOOK,
+    reference=wavenet.cache_length,
+    cases=_cache_cases,
+    reference_name="voclab.models.wavenet.cache_length",
+    hint=("the layer's output at t reads its inputs at t, t − d, …, t − (k − 1)·d; the input at t arrives with "
+          "the step, the older taps must be remembered: how far back is the oldest?"),
+    compare={"rtol": 0, "atol": 0},
+    mistakes=[
+        (lambda kernel_size, dilation: dilation,
+         ("that is Paine et al.'s queue for kernel 2; with k taps d apart, the oldest lies (k − 1)·d steps back")),
+        (lambda kernel_size, dilation: (kernel_size - 1) * dilation + 1,
+         ("one too many: you counted the newest input, which arrives with the step and needs no memory. "
+          "Count only the past inputs")),
+        (lambda kernel_size, dilation: kernel_size * dilation,
+         "the taps are t, t − d, …, t − (k − 1)·d: the oldest lies (k − 1)·d steps back, not k·d"),
+        (lambda kernel_size, dilation: kernel_size - 1,
+         "the dilation is missing: the k taps lie d steps apart, not next to each other"),
+        (lambda kernel_size, dilation: (kernel_size - 1) * (dilation - 1),
+         "one step per tap too few: the taps t − d, …, t − (k − 1)·d are d steps apart, so the oldest is (k − 1)·d back"),
+    ],
+))
+
+
+# =========================================================================== exercise 6: generate_cached
 
 
 def _generate(model, c=None, length=None, temperature=1.0, generator=None):
