@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from voclab.errors import ConfigError, ShapeError, VoclabError
-from voclab.phase import griffin_lim, initial_phase
+from voclab.phase import griffin_lim, inconsistency, initial_phase
 from voclab.spectral import istft, stft
 
 N_FFT, HOP = 512, 128
@@ -341,6 +341,137 @@ def test_spectral_convergence_as_good_as_librosa(signal, momentum=0.99):
     ])
     # measured: fast GL 0.089 vs 0.090 (harmonic), 0.079 vs 0.076 (chirp); within 4 % for plain GL too
     assert abs(ours - theirs) <= 0.1 * theirs
+
+
+# --------------------------------------------------------------------------- inconsistency
+
+
+def two_sided_stft_matrix(n_samples, n_fft, hop, center):
+    """The STFT as a matrix (two-sided DFT, periodic Hann, zero padding), built column by column."""
+    window = _window(n_fft)
+
+    def analyse(x):
+        padded = np.pad(x, (n_fft // 2, n_fft // 2)) if center else x
+        n_frames = 1 + (len(padded) - n_fft) // hop
+        frames = np.stack([padded[t * hop : t * hop + n_fft] for t in range(n_frames)]) * window
+        return np.fft.fft(frames, axis=1).T  # (n_fft, frames)
+
+    return np.stack([analyse(e).ravel() for e in np.eye(n_samples)], axis=1)  # (n_fft * frames, samples)
+
+
+def least_squares_inconsistency(X, n_fft, hop, length, center):
+    """‖C − X‖ / ‖X‖ with C the one-sided part of A x, x the real least-squares solution of A x ≈ X."""
+    A = two_sided_stft_matrix(length, n_fft, hop, center)
+    full = np.concatenate([X, np.conj(X[-2:0:-1])], axis=0)  # (n_fft, frames): the two-sided spectrum
+    x, *_ = np.linalg.lstsq(np.concatenate([A.real, A.imag]),
+                            np.concatenate([full.real.ravel(), full.imag.ravel()]), rcond=None)
+    C = (A @ x).reshape(full.shape)[: n_fft // 2 + 1]
+    return np.linalg.norm(C - X) / np.linalg.norm(X)
+
+
+def random_spectrogram(n_fft, n_frames, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n_fft // 2 + 1, n_frames)) + 1j * rng.standard_normal((n_fft // 2 + 1, n_frames))
+
+
+@pytest.mark.parametrize("center,length", [(True, 39), (True, 37), (True, 36), (False, 52)])
+def test_inconsistency_is_the_least_squares_distance_to_the_consistent_arrays(center, length):
+    """Against the STFT written as a matrix and numpy's least squares (not voclab's iSTFT)."""
+    n_fft, hop, n_frames = 16, 4, 10
+    X = random_spectrogram(n_fft, n_frames, seed=length)
+    expected = least_squares_inconsistency(X, n_fft, hop, length, center)
+    assert 0.3 < expected < 1
+    assert inconsistency(X, n_fft=n_fft, hop_length=hop, length=length, center=center) == pytest.approx(
+        expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [8000, 8000 - 37, 8064])
+def test_the_stft_of_a_signal_is_consistent(n):
+    y = harmonic()[:n] if n <= 8000 else np.pad(harmonic(), (0, n - 8000))
+    S = stft(y, n_fft=N_FFT, hop_length=HOP)
+    assert inconsistency(S, length=n) < 1e-6  # float32 rounding
+    assert inconsistency(S) < 1e-6  # the default: the longest signal with this many frames
+    assert inconsistency(stft(y.astype(np.float64), n_fft=N_FFT, hop_length=HOP), length=n) < 1e-13
+    if n % HOP:  # istft without length keeps (frames - 1) * hop samples: the end is lost
+        rebuilt = stft(istft(S, hop_length=HOP), n_fft=N_FFT, hop_length=HOP)
+        assert np.linalg.norm(rebuilt - S) / np.linalg.norm(S) > 1e-3
+
+
+def test_inconsistency_is_the_round_trip_through_voclabs_istft_and_stft():
+    y = chirp()
+    S = stft(y, n_fft=N_FFT, hop_length=HOP)
+    X = np.abs(S) * np.exp(1j * np.angle(stft(harmonic(), n_fft=N_FFT, hop_length=HOP)))
+    C = stft(istft(X, hop_length=HOP, length=len(y)), n_fft=N_FFT, hop_length=HOP)
+    assert inconsistency(X, length=len(y)) == pytest.approx(np.linalg.norm(C - X) / np.linalg.norm(X), rel=1e-5)
+
+
+def test_a_made_up_phase_is_far_from_consistent_and_bounds_the_spectral_convergence():
+    y = harmonic()
+    magnitude = magnitude_of(y)
+    for phase in (np.random.default_rng(0).uniform(-np.pi, np.pi, magnitude.shape),
+                  np.angle(stft(chirp(), n_fft=N_FFT, hop_length=HOP))):
+        X = magnitude * np.exp(1j * phase)
+        value = inconsistency(X, length=len(y))
+        assert value > 0.4  # measured: 0.87 (random phase) and 0.70 (the chirp's phase)
+        heard = istft(X, hop_length=HOP, length=len(y))
+        assert sc(magnitude, heard) <= value + 1e-6  # ||a| − |b|| ≤ |a − b|, coefficient by coefficient
+
+
+def test_less_overlap_is_less_redundancy():
+    """With a hop of n_fft / 2 each sample is in 2 frames instead of 4: fewer constraints."""
+    y = harmonic()
+    X = {}
+    for hop in (N_FFT // 2, N_FFT // 4):
+        magnitude = magnitude_of(y, hop=hop)
+        X[hop] = inconsistency(magnitude * np.exp(1j * np.random.default_rng(1).uniform(-np.pi, np.pi, magnitude.shape)),
+                               hop_length=hop, length=len(y))
+    assert X[N_FFT // 2] < X[N_FFT // 4]
+
+
+def test_griffin_lim_never_increases_the_inconsistency():
+    """Griffin & Lim (1984): with X_n = |S| e^{iφ_n}, ‖stft(istft(X_n)) − X_n‖ does not grow."""
+    y = chirp().astype(np.float64)
+    magnitude = magnitude_of(y)
+    X = magnitude * np.exp(1j * np.random.default_rng(2).uniform(-np.pi, np.pi, magnitude.shape))
+    values = []
+    for _ in range(40):
+        values.append(inconsistency(X, length=len(y)))
+        rebuilt = stft(istft(X, hop_length=HOP, length=len(y)), n_fft=N_FFT, hop_length=HOP)
+        X = magnitude * np.exp(1j * np.angle(rebuilt))
+    assert np.all(np.diff(values) <= 1e-12)
+    assert values[-1] < 0.5 * values[0]
+
+
+def test_inconsistency_batches_kinds_and_dtypes():
+    Xs = np.stack([stft(harmonic(), n_fft=N_FFT, hop_length=HOP),
+                   magnitude_of(chirp()) * np.exp(1j * np.random.default_rng(3).uniform(-np.pi, np.pi,
+                                                                                          magnitude_of(chirp()).shape))])
+    batch = inconsistency(Xs, length=8000)
+    assert isinstance(batch, np.ndarray) and batch.shape == (2,)
+    np.testing.assert_allclose(batch, [inconsistency(X, length=8000) for X in Xs], rtol=1e-5, atol=1e-7)
+    single = inconsistency(Xs[1], length=8000)
+    assert isinstance(single, float)
+    as_tensor = inconsistency(torch.from_numpy(Xs[1]), length=8000)
+    assert isinstance(as_tensor, torch.Tensor) and as_tensor.dtype == torch.float64
+    assert float(as_tensor) == pytest.approx(single, rel=1e-6)
+    assert inconsistency(np.zeros((N_FFT // 2 + 1, 9), dtype=np.complex64)) == 0.0
+
+
+def test_inconsistency_errors():
+    y = harmonic()
+    S = stft(y, n_fft=N_FFT, hop_length=HOP)
+    with pytest.raises(ShapeError, match="polar"):
+        inconsistency(np.abs(S))
+    with pytest.raises(ShapeError, match="length=4000"):
+        inconsistency(S, length=4000)  # half the signal: another number of frames
+    with pytest.raises(ShapeError, match="transposed"):
+        inconsistency(S.T.copy(), n_fft=N_FFT)
+    broken = S.copy()
+    broken[3, 3] = np.nan
+    with pytest.raises(ShapeError, match="NaN"):
+        inconsistency(broken)
+    with pytest.raises(ShapeError):
+        inconsistency(S[:, 0])
 
 
 # --------------------------------------------------------------------------- GPU

@@ -23,7 +23,7 @@ from .errors import ConfigError, ShapeError
 from .spectral import FramedSTFT, as_input_kind, as_tensor, frame_settings
 from .threads import limit_threads, threads_for
 
-__all__ = ["griffin_lim", "initial_phase"]
+__all__ = ["griffin_lim", "inconsistency", "initial_phase"]
 
 
 def initial_phase(shape, *, init="random", seed: int = 0, dtype=torch.float32, device="cpu"):
@@ -193,6 +193,127 @@ def griffin_lim(
     if return_convergence:
         return y, np.stack(history).reshape(n_iter + 1, *batch_shape)
     return y
+
+
+def inconsistency(
+    spectrogram,
+    *,
+    n_fft: int | None = None,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    length: int | None = None,
+    center: bool = True,
+):
+    """How far a complex spectrogram is from being the STFT of any signal.
+
+    Frames overlap, so the STFT of a signal is redundant: neighbouring frames share samples
+    and their coefficients must agree. A complex array ``X`` that is the STFT of some signal
+    is called *consistent*. Any other array — a magnitude with a made-up phase, or with the
+    phase of another signal — has no signal behind it. The inverse STFT still returns one
+    (the least-squares signal, Griffin & Lim 1984), but the STFT of that signal is another
+    array, ``C = stft(istft(X))``: the consistent array nearest ``X``. This function measures
+    the gap as the relative Frobenius distance, in the same form as spectral convergence::
+
+        inconsistency(X) = ‖ stft(istft(X)) − X ‖_F / ‖ X ‖_F
+
+    It is 0 for the STFT of a signal (about 1e-7 in float32: rounding), and the spectral
+    convergence of ``istft(X)`` against ``|X|`` is never larger (``||a| − |b|| ≤ |a − b|``
+    for every coefficient), so a phase that gives a large inconsistency cannot give back the
+    magnitude it was paired with. Griffin & Lim (1984) prove that their algorithm never
+    increases the distance between ``X_n = |S| e^{iφ_n}`` and the STFT of ``istft(X_n)``:
+    ``inconsistency(X_n)`` does not grow from one round to the next. (Their proof sums over
+    the full two-sided spectrum; the one-sided sum here counts the 0 Hz and Nyquist bins
+    half as much as the others, and ``tests/test_phase.py`` finds it non-increasing too.)
+
+    Notebook: 01_phase_and_griffin_lim (exercise ``inconsistency``).
+
+    Parameters
+    ----------
+    spectrogram : complex np.ndarray or torch.Tensor [shape=(..., 1 + n_fft // 2, frames)]
+        Leading axes are a batch.
+    n_fft : int, optional
+        Default ``2 * (freq - 1)``.
+    hop_length : int, optional
+        Default ``win_length // 4``.
+    win_length : int, optional
+        Default ``n_fft``.
+    length : int, optional
+        Number of samples of the signals the spectrogram is compared with. With
+        ``center=True``, ``frames`` frames come from any signal of ``(frames - 1) * hop_length``
+        to ``frames * hop_length - 1`` samples; the default is the longest, so that the STFT
+        of any signal with this many frames is consistent. (``istft`` without ``length``
+        returns the shortest, and drops the end of the signal that the last frame still holds.)
+        With ``center=False`` the frames decide the signal and ``length`` is only checked.
+    center : bool
+        Frame convention of the STFT (:func:`voclab.spectral.stft`, periodic Hann window,
+        zero padding).
+
+    Returns
+    -------
+    inconsistency : float, or np.ndarray [shape=(...)] for a batch, or a torch.Tensor for a tensor
+        0 for an all-zero spectrogram.
+
+    Raises
+    ------
+    voclab.errors.ShapeError
+        A real array (a magnitude), NaN or Inf, ``freq`` that does not fit ``n_fft``, or a
+        ``length`` that gives another number of frames.
+
+    Examples
+    --------
+    >>> from voclab.spectral import stft
+    >>> y = np.random.default_rng(0).standard_normal(4000).astype(np.float32)
+    >>> S = stft(y, n_fft=512, hop_length=128)
+    >>> inconsistency(S, length=len(y)) < 1e-5
+    True
+    >>> random_phase = np.exp(2j * np.pi * np.random.default_rng(1).random(S.shape))
+    >>> round(inconsistency(np.abs(S) * random_phase, length=len(y)), 1)
+    0.9
+    """
+    X, to_numpy = as_tensor(spectrogram)
+    if not X.is_complex():
+        raise ShapeError(
+            "inconsistency() takes a complex spectrogram; you passed a real array. A magnitude "
+            "alone is neither consistent nor not: pair it with a phase first, "
+            "voclab.spectral.polar(magnitude, phase)."
+        )
+    if X.ndim < 2:
+        raise ShapeError(f"the spectrogram must have shape (..., freq, frames), got {tuple(X.shape)}.")
+    if not bool(torch.isfinite(torch.view_as_real(X)).all()):
+        raise ShapeError("the spectrogram has NaN or infinite values; clean it first.")
+    n_fft, hop_length, win_length = frame_settings(tuple(X.shape), n_fft, hop_length, win_length)
+    n_frames = X.shape[-1]
+    longest = n_frames * hop_length - 1 if center else (n_frames - 1) * hop_length + n_fft
+    length = longest if length is None else int(length)
+    frames_of_length = 1 + length // hop_length if center else 1 + (length - n_fft) // hop_length
+    if length <= 0 or frames_of_length != n_frames:
+        shortest = (n_frames - 1) * hop_length if center else (n_frames - 1) * hop_length + n_fft
+        raise ShapeError(
+            f"a signal of length={length} samples has {max(frames_of_length, 0)} frames with "
+            f"hop_length={hop_length}, this spectrogram {n_frames}: pass the length of the signal "
+            f"it was made from ({shortest} to {longest} samples give {n_frames} frames)."
+        )
+    dtype = torch.float64 if X.dtype == torch.complex128 else torch.float32
+    X = X.to(torch.complex128 if dtype == torch.float64 else torch.complex64)
+    # frames without centring: the least-squares signal before the centre padding is cut off
+    framed = FramedSTFT(n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                        center=False, dtype=dtype, device=X.device)
+    batch_shape = X.shape[:-2]
+    flat = X.reshape(-1, *X.shape[-2:]).transpose(1, 2)  # (batch, frames, freq)
+    with torch.inference_mode():
+        y = framed.inverse(flat)  # (batch, (frames - 1) * hop + n_fft): padding included
+        if center:  # the padding of a centred STFT is zeros: only `length` samples are free
+            keep = torch.zeros(y.shape[-1], dtype=dtype, device=y.device)
+            keep[n_fft // 2: n_fft // 2 + length] = 1
+            y = y * keep
+        rebuilt = framed.forward(y)  # (batch, frames, freq): the nearest consistent array
+        error = torch.linalg.vector_norm(rebuilt - flat, dim=(-2, -1))
+        norm = torch.linalg.vector_norm(flat, dim=(-2, -1)).clamp(min=1e-30)
+        value = (error / norm).reshape(batch_shape)  # (...)
+    if to_numpy:
+        value = value.cpu().numpy()
+        return float(value) if value.ndim == 0 else value
+    return value
 
 
 def _convergence(S: torch.Tensor, rebuilt: torch.Tensor, norm: torch.Tensor) -> np.ndarray:
