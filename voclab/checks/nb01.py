@@ -114,7 +114,80 @@ register(Exercise(
 ))
 
 
-# --------------------------------------------------------------------------- exercises 3-4: Griffin-Lim
+# --------------------------------------------------------------------------- exercise 3: inconsistency
+
+def _inconsistency(X, *, n_fft, hop_length, length):
+    return phase.inconsistency(X, n_fft=n_fft, hop_length=hop_length, length=length)
+
+
+def _with_phase(magnitude, phase_of):
+    return magnitude * np.exp(1j * phase_of)
+
+
+def _inconsistency_cases():
+    tone = _tone()                                   # 2000 samples: not a whole number of hops
+    S = spectral.stft(tone, n_fft=256, hop_length=64)
+    random_phase = _start_phase(S.shape, 6)
+    other = np.angle(spectral.stft(_chirp(seconds=0.25), n_fft=256, hop_length=64))
+    half_overlap = _magnitude(tone, 256, 128)
+    atom = np.zeros((257, 12), dtype=np.complex128)
+    atom[40, 5] = 1.0
+    settings = {"n_fft": 256, "hop_length": 64, "length": len(tone)}
+    return [
+        Case("the STFT of a 0.25 s tone of 2000 samples (consistent: 0 up to rounding)", (S,), settings),
+        Case("the tone's magnitude with a random phase", (_with_phase(np.abs(S), random_phase),), settings),
+        Case("the tone's magnitude with the phase of a chirp (another signal)", (_with_phase(np.abs(S), other),),
+             settings),
+        Case("random phase with hop = n_fft / 2 (each sample in 2 frames, not 4)",
+             (_with_phase(half_overlap, _start_phase(half_overlap.shape, 7)),),
+             {"n_fft": 256, "hop_length": 128, "length": len(tone)}),
+        Case("a single nonzero coefficient (complex128), n_fft 512, hop 128, 1408 samples", (atom,),
+             {"n_fft": 512, "hop_length": 128, "length": 1408}),
+    ]
+
+
+def _round_trip(X, n_fft, hop_length, length=None):
+    y = spectral.istft(X, n_fft=n_fft, hop_length=hop_length, length=length)
+    return spectral.stft(y, n_fft=n_fft, hop_length=hop_length)
+
+
+register(Exercise(
+    name="inconsistency",
+    notebook=NOTEBOOK,
+    reference=_inconsistency,
+    cases=_inconsistency_cases,
+    reference_name="voclab.phase.inconsistency",
+    hint="C = stft(istft(X, n_fft=n_fft, hop_length=hop_length, length=length), n_fft=n_fft, "
+         "hop_length=hop_length); return np.linalg.norm(C − X) / np.linalg.norm(X) as a float — the "
+         "norm of the complex difference, divided by the norm of X.",
+    compare={"rtol": 1e-4, "atol": 1e-5},
+    mistakes=[
+        (lambda X, *, n_fft, hop_length, length:
+         float(np.linalg.norm(_round_trip(X, n_fft, hop_length) - X) / np.linalg.norm(X)),
+         ("you left out length= in istft: without it the iSTFT returns (frames − 1) · hop_length samples and "
+          "drops the end of the signal that the last frame still holds, so even a real STFT looks inconsistent")),
+        (lambda X, *, n_fft, hop_length, length:
+         float(np.linalg.norm(np.abs(_round_trip(X, n_fft, hop_length, length)) - np.abs(X)) / np.linalg.norm(X)),
+         ("you compared magnitudes only (that is the spectral convergence of the round trip); consistency is "
+          "about the complex array, phase included: take the norm of the complex difference C − X")),
+        (lambda X, *, n_fft, hop_length, length:
+         float((np.linalg.norm(X) - np.linalg.norm(_round_trip(X, n_fft, hop_length, length))) / np.linalg.norm(X)),
+         "you took the difference of the norms, ‖X‖ − ‖C‖; take the norm of the difference, ‖C − X‖"),
+        (lambda X, *, n_fft, hop_length, length:
+         float(np.linalg.norm(_round_trip(X, n_fft, hop_length, length) - X)
+               / np.linalg.norm(_round_trip(X, n_fft, hop_length, length))),
+         "you divided by the norm of the round trip C; divide by the norm of X, the array being measured"),
+        (lambda X, *, n_fft, hop_length, length:
+         float(np.linalg.norm(_round_trip(X, n_fft, hop_length, length) - X) ** 2 / np.linalg.norm(X) ** 2),
+         "you squared the norms: the inconsistency is a ratio of norms, not of energies"),
+        (lambda X, *, n_fft, hop_length, length:
+         float(np.linalg.norm(_round_trip(X, n_fft, hop_length, length) - X)),
+         "you forgot to divide by the norm of X"),
+    ],
+))
+
+
+# --------------------------------------------------------------------------- exercises 4-5: Griffin-Lim
 
 def _griffin_lim(magnitude, *, n_fft, hop_length, n_iter, init_phase):
     return phase.griffin_lim(magnitude, n_fft=n_fft, hop_length=hop_length, n_iter=n_iter,
@@ -261,7 +334,7 @@ register(Exercise(
 ))
 
 
-# --------------------------------------------------------------------------- exercise 5: mel_to_linear
+# --------------------------------------------------------------------------- exercise 6: mel_to_linear
 
 def _mel_to_linear(mel, mel_basis):
     pseudo_inverse = np.linalg.pinv(np.asarray(mel_basis, dtype=np.float64))
