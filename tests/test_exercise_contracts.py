@@ -188,6 +188,40 @@ def test_a_generate_cached_that_recomputes_the_past_fails():
     assert "keep a queue per layer" in result.message
 
 
+def _conv(layer, x):
+    """``layer(x)`` through its weights, as ``F.conv1d``: no module is called."""
+    return F.conv1d(x, layer.weight, layer.bias, dilation=layer.dilation)
+
+
+@torch.no_grad()
+def _naive_generate_through_weights(model, c=None, length=None, temperature=1.0, generator=None):
+    """:func:`_naive_generate` with every layer called through its weights (``F.conv1d``)."""
+    c_up = model.upsample_net(c) if c is not None else None
+    length = length or c_up.shape[-1]
+    classes = torch.full((1 if c is None else len(c), 1), 128)
+    for t in range(length):
+        h = _conv(model.first_conv, F.one_hot(classes, model.cfg.quantize_channels).transpose(1, 2).double())
+        skips = 0
+        for layer in model.layers:
+            a = _conv(layer.conv, F.pad(h, ((layer.kernel_size - 1) * layer.dilation, 0)))
+            if c_up is not None:
+                a = a + _conv(layer.conv1x1c, c_up[:, :, : t + 1])
+            z = layer._gate(a)
+            h, skips = (_conv(layer.conv1x1_out, z) + h) * math.sqrt(0.5), skips + _conv(layer.conv1x1_skip, z)
+        x = skips * math.sqrt(1 / len(model.layers))
+        for part in model.last_conv_layers:
+            x = _conv(part, x) if isinstance(part, torch.nn.Conv1d) else part(x)
+        classes = torch.cat([classes, wavenet.sample_categorical(x[:, :, -1], temperature, generator)[:, None]], dim=1)
+    return wavenet.mu_law_decode(classes[:, 1:])
+
+
+def test_a_generate_cached_that_recomputes_the_past_through_the_weights_fails():
+    # no layer module is ever called: the probe counts the convolutions' operations, not the calls
+    result = check_exercise("generate_cached", _naive_generate_through_weights)
+    assert result.status == "failed", result.message
+    assert "recomputes the whole past at each step" in result.message
+
+
 def _receptive_field_converting_the_callers_module(module, length, in_channels):
     """The right field, measured after ``module.double()``: the caller's module turns float64."""
     module.double()
@@ -272,10 +306,13 @@ class _ListedUpsampler(nn.Module):
             nn.init.constant_(conv.weight, 1 / (2 * s + 1))
 
     def forward(self, c):
-        h = c.unsqueeze(1)
+        hop = math.prod(self.upsample_scales)
+        reach = sum(s * math.prod(self.upsample_scales[i + 1:]) for i, s in enumerate(self.upsample_scales))
+        pad = -(-reach // hop)  # context frames enough for the smoothing's reach
+        h = F.pad(c, (pad, pad), mode="replicate").unsqueeze(1)
         for s, conv in zip(self.upsample_scales, self.up_layers):
             h = conv(h.repeat_interleave(s, dim=-1))
-        return h.squeeze(1)
+        return h[:, 0, :, pad * hop:h.shape[-1] - pad * hop]
 
 
 class _AliasedUpsampler(_ListedUpsampler):

@@ -27,8 +27,8 @@ voclab's cached and naive (``cached=False``) algorithms give the same samples
 samples; the cached one is the reference only because it is also what an unfinished
 exercise falls back to, and the notebook generates seconds of audio with it. The naive
 algorithm gives these samples too, only slower: an :class:`~voclab.checks.Audit` then checks
-that the work per sample (the lengths fed to the model's layers, :func:`~voclab.checks.counting_work`)
-does not grow from 16 to 32 samples.
+that the work per sample (the floating-point operations of every convolution and matrix
+product, :func:`~voclab.checks.counting_work`) does not grow from 16 to 32 samples.
 
 The references are :mod:`voclab.models.wavenet`'s own code: ``mu_law_encode``,
 ``mu_law_decode``, ``ResidualBlock``, ``ConditionUpsampler``, ``sample_categorical``,
@@ -638,9 +638,9 @@ def _caching_audit(fn):
     for n in (_PROBE_SAMPLES, 2 * _PROBE_SAMPLES):
         with counting_work(model) as work:
             _run_generation(fn, model, c, length=n)
-        per_sample.append(work["length"] / n)
+        per_sample.append(work["flops"] / n)  # every conv and product, through the layers or their weights
     growth = per_sample[1] / per_sample[0] if per_sample[0] else 1.0
-    if growth > 1.25:  # cached: 1 (or less, with work done once per call); naive: (2N + 1) / (N + 1) ≈ 1.9
+    if growth > 1.25:  # cached: ≈ 0.94 (the upsampling is done once per call); naive: ≈ 1.94
         return (f"your generate_cached recomputes the whole past at each step: the work per sample grew ×{growth:.1f} "
                 f"from {_PROBE_SAMPLES} to {2 * _PROBE_SAMPLES} samples; keep a queue per layer of its last "
                 "(k − 1)·dilation + 1 inputs and compute one new column per layer and step")
@@ -648,7 +648,7 @@ def _caching_audit(fn):
 
 
 _CACHING = Audit(f"the caching probe: {_PROBE_SAMPLES} and {2 * _PROBE_SAMPLES} samples of a 6-layer model, "
-                 "counting the lengths fed to its layers", _caching_audit)
+                 "counting the operations of its convolutions", _caching_audit)
 
 
 def _naive_generation(model, c=None, length=None, temperature=1.0, generator=None):
