@@ -106,7 +106,7 @@ def test_shipped_configs_are_the_r9y9_recipes():
 
 def test_receptive_field_formula():
     assert wavenet.receptive_field(30, 3, 2) == 3070  # the paper's 1, 2, …, 512 × 3 with k = 2
-    assert wavenet.receptive_field(30, 3, 3) == 6139  # Tacotron 2's WaveNet
+    assert wavenet.receptive_field(30, 3, 3) == 6139  # 30 layers in Tacotron 2's layout with r9y9's k = 3
     assert Config(layers=24, stacks=4).dilations == [1, 2, 4, 8, 16, 32] * 4
 
 

@@ -7,7 +7,7 @@ module                      notebook
 ==========================  ==========================================================
 ``voclab.audio``            01 - loading and saving audio, clear errors
 ``voclab.spectral``         01 - STFT/iSTFT, the typed ``MelConfig``, mel spectrograms
-``voclab.phase``            01 - the phase problem: Griffin-Lim (with momentum)
+``voclab.phase``            01 - the phase problem: consistency, Griffin-Lim (with momentum)
 ``voclab.metrics``          01 - spectral convergence, log-spectral and mel distances
 ``voclab.receptive_field``  02 - causal padding, dilated stacks, receptive fields
 ``voclab.display``          all - plots and the listening grid
