@@ -10,15 +10,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import soundfile as sf  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
 
-from voclab import display  # noqa: E402
-from voclab.errors import ShapeError, VoclabError  # noqa: E402
-from voclab.spectral import stft  # noqa: E402
+from voclab import display
+from voclab.errors import ShapeError, VoclabError
+from voclab.spectral import stft
 
 AUDIO_SRC = re.compile(r'<audio[^>]*src="data:audio/wav;base64,([A-Za-z0-9+/=]+)"')
 IMG_SRC = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
@@ -52,7 +52,7 @@ def test_plot_waveform_returns_axes():
     assert isinstance(ax, matplotlib.axes.Axes)
     assert ax.get_title() == "tone"
     assert ax.get_xlim() == pytest.approx((0, 0.1))
-    fig, given = plt.subplots()
+    _fig, given = plt.subplots()
     assert display.plot_waveform(torch.from_numpy(y), 16000, ax=given) is given
 
 
@@ -186,3 +186,106 @@ def test_repr_html_and_save(tmp_path):
     assert text.lower().startswith("<!doctype html>")
     assert grid.html in text
     assert decoded_clips(text) == [(800, 8000)]
+
+
+# --------------------------------------------------------------------------- the grid's thumbnails
+
+
+def png_size(data: str) -> tuple[int, int]:
+    raw = base64.b64decode(data)
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+
+
+def visible_ticks(labels, limits, axis):
+    """(position, the number its label reads) of the ticks inside the axis limits."""
+    low, high = limits
+    return [(t.get_position()[axis], float(t.get_text())) for t in labels
+            if t.get_text() and low - 1e-9 <= t.get_position()[axis] <= high + 1e-9]
+
+
+@pytest.mark.parametrize(("sr", "seconds", "top_khz"), [(16000, 0.5, 8), (22050, 2.5, 11.025), (8000, 0.1, 4)])
+def test_thumbnail_spectrogram_has_time_and_khz_axes(sr, seconds, top_khz):
+    fig = display._small_spectrogram_figure(tone(int(seconds * sr), sr), sr)
+    (ax,) = fig.axes
+    fig.canvas.draw()
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "kHz"
+    start, end = ax.get_xlim()
+    assert start == 0 and seconds <= end <= seconds + 512 / sr  # frames x hop: up to one window more
+    # frequency ticks are labelled in kHz (the tick at 5000 Hz reads "5"), time ticks in seconds
+    y_ticks = visible_ticks(ax.get_yticklabels(), ax.get_ylim(), axis=1)
+    assert len(y_ticks) >= 3 and y_ticks[0] == (0.0, 0.0) and y_ticks[-1][1] <= top_khz
+    assert all(label == pytest.approx(hz / 1000) for hz, label in y_ticks)
+    x_ticks = visible_ticks(ax.get_xticklabels(), ax.get_xlim(), axis=0)
+    assert len(x_ticks) >= 3 and all(label == pytest.approx(t) for t, label in x_ticks)
+    # small ticks, but readable: 7-point labels at 100 dpi are about 10 px high
+    sizes = {t.get_fontsize() for t in ax.get_xticklabels() + ax.get_yticklabels()}
+    assert sizes == {display.THUMBNAIL_FONT} and display.THUMBNAIL_FONT * display.THUMBNAIL_DPI / 72 >= 9
+    assert ax.xaxis.label.get_fontsize() == display.THUMBNAIL_FONT
+
+
+def test_listening_grid_thumbnails_stay_small():
+    markup = display.listening_grid({"a": tone(16000, 16000), "b": tone(4000, 22050)}, sr=16000).html
+    for data in IMG_SRC.findall(markup):
+        width, height = png_size(data)
+        assert 200 <= width <= 340 and 100 <= height <= 180, (width, height)
+
+
+# --------------------------------------------------------------------------- HTMLOutput
+
+
+def test_output_html_per_mime_type():
+    assert display.output_html({"text/html": "<b>x</b>", "text/plain": "x"}) == "<b>x</b>"
+    png = display.output_html({"image/png": "iVBORw0KGgo=\n", "text/plain": "<Figure>"},
+                              {"image/png": {"width": 320, "height": 160}})
+    assert png == '<img src="data:image/png;base64,iVBORw0KGgo=" width="320" height="160" style="max-width:100%"/>'
+    assert display.output_html({"image/png": b"\x89PNG"}).startswith('<img src="data:image/png;base64,iVBO')
+    assert "&lt;Figure size 640x480&gt;" in display.output_html({"text/plain": "<Figure size 640x480>"})
+
+
+def test_html_output_is_an_html_widget_not_an_output_widget():
+    import ipywidgets
+
+    out = display.HTMLOutput()
+    assert isinstance(out, ipywidgets.HTML) and not isinstance(out, ipywidgets.Output)
+    assert display.HTMLOutput is type(out)  # built once
+    assert "HTMLOutput" in display.__all__
+
+
+def test_html_output_keeps_order_and_replaces_after_clear_wait():
+    import sys
+
+    stdout = sys.stdout
+    out = display.HTMLOutput()
+    with out:
+        print("first <line>")
+        print("same block")
+    assert sys.stdout is stdout
+    assert out.value.count("<pre") == 1 and "first &lt;line&gt;\nsame block" in out.value
+    with out:
+        print("appended")
+    assert "first" in out.value and "appended" in out.value
+    out.clear_output(wait=True)
+    assert "appended" in out.value  # wait=True: the old view stays until the next output
+    with out:
+        print("redrawn", file=sys.stderr)
+    assert "first" not in out.value and "redrawn" in out.value and "#fdd" in out.value
+    with out:
+        print("old")
+        out.clear_output(wait=True)  # inside the block: what came before in the block goes too
+        print("new")
+    assert "old" not in out.value and "redrawn" not in out.value and "new" in out.value
+    out.clear_output()
+    assert out.value == ""
+
+
+def test_html_output_shows_an_exception_and_raises_it():
+    import sys
+
+    stdout, out = sys.stdout, display.HTMLOutput()
+    with pytest.raises(ZeroDivisionError), out:
+        print("before")
+        1 / 0  # noqa: B018
+    assert sys.stdout is stdout
+    assert "before" in out.value and 'class="voclab-widget-error"' in out.value
+    assert "ZeroDivisionError" in out.value and "Traceback" in out.value

@@ -1,8 +1,14 @@
 """Seeing and hearing: waveform and spectrogram plots, audio players and the listening grid.
 
 The listening grid shows several clips side by side, each with an ``<audio>`` player
-and a small spectrogram. It is plain HTML (audio and images embedded as base64), so
-it works in JupyterLab, VS Code, exported HTML and without widgets.
+and a small spectrogram with its axes (seconds, kHz). It is plain HTML (audio and images
+embedded as base64), so it works in JupyterLab, VS Code, exported HTML and without widgets.
+
+:class:`HTMLOutput` is what the notebooks' sliders redraw into: a drop-in for
+``ipywidgets.Output`` (``with out:``, ``out.clear_output(wait=True)``) that turns what the block
+prints and displays into HTML in the kernel and shows it in an ``ipywidgets.HTML``. Headless
+runs (``jupyter nbconvert --execute``, nbclient, papermill, nbgrader) can hang on an
+``Output`` widget; on this one they cannot (see the class).
 
 Notebook: every notebook; introduced in 01_phase_and_griffin_lim.
 """
@@ -19,7 +25,16 @@ import numpy as np
 from .audio import check_waveform
 from .errors import ShapeError
 
-__all__ = ["plot_waveform", "plot_spectrogram", "audio_html", "figure_png", "listening_grid", "ListeningGrid"]
+__all__ = [
+    "HTMLOutput",  # noqa: F822 - built on first use (module __getattr__): no ipywidgets on import
+    "ListeningGrid",
+    "audio_html",
+    "figure_png",
+    "listening_grid",
+    "output_html",
+    "plot_spectrogram",
+    "plot_waveform",
+]
 
 
 def _numpy(y) -> np.ndarray:
@@ -192,19 +207,38 @@ def figure_png(fig, *, dpi: int = 80) -> str:
     return f'<img src="data:image/png;base64,{data}" style="max-width:100%"/>'
 
 
+# The thumbnails of the listening grid: small, but with readable axes. At 100 dpi a 7-point label is
+# about 10 px high; the figure is 320 x 150 px before tight cropping, a third of a notebook's width.
+THUMBNAIL_SIZE = (3.2, 1.5)   # inches
+THUMBNAIL_DPI = 100
+THUMBNAIL_FONT = 7            # points: tick labels and axis labels
+
+
 def _small_spectrogram(y: np.ndarray, sr: int) -> str:
+    """A thumbnail spectrogram (dB, top 80 dB) with time in s and frequency in kHz, as an ``<img>``."""
+    return figure_png(_small_spectrogram_figure(y, sr), dpi=THUMBNAIL_DPI)
+
+
+def _small_spectrogram_figure(y: np.ndarray, sr: int):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     from .spectral import stft
 
     n_fft = 1024 if sr > 16000 else 512
     S = np.abs(stft(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=n_fft // 4))
-    fig, ax = plt.subplots(figsize=(3.2, 1.5))
+    fig, ax = plt.subplots(figsize=THUMBNAIL_SIZE)
     plot_spectrogram(S, sr=sr, hop_length=n_fft // 4, ax=ax, colorbar=False)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.tick_params(labelsize=6)
-    return figure_png(fig, dpi=72)
+    ax.set_xlabel("time (s)", fontsize=THUMBNAIL_FONT, labelpad=1)
+    ax.set_ylabel("kHz", fontsize=THUMBNAIL_FONT, labelpad=1)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda hz, _: f"{hz / 1000:g}"))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda seconds, _: f"{seconds:g}"))
+    ax.tick_params(labelsize=THUMBNAIL_FONT, length=2, width=0.6, pad=1)
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.6)
+    return fig
 
 
 @dataclass
@@ -287,3 +321,218 @@ def listening_grid(clips, sr: int | None = None, *, columns: int = 3, title: str
         + "</div></div>"
     )
     return ListeningGrid(grid)
+
+
+# --------------------------------------------------------------------------- widgets that redraw
+
+_STREAM_STYLE = {
+    "stdout": "margin:2px 0;white-space:pre-wrap;font-size:0.85em",
+    "stderr": "margin:2px 0;white-space:pre-wrap;font-size:0.85em;background:#fdd",
+}
+
+
+def output_html(data: dict, metadata: dict | None = None) -> str:
+    """HTML for one display bundle (the ``{mime type: data}`` dict that ``display()`` publishes).
+
+    Notebook: 01_phase_and_griffin_lim, 02_dilated_convolutions (through :class:`HTMLOutput`).
+
+    ``text/html`` is kept as it is; PNG and JPEG images become ``<img>`` tags with their data
+    embedded (``width``/``height`` from ``metadata`` as ``display`` gives them, e.g. for retina
+    figures); SVG is inlined; anything else shows its ``text/plain`` form, escaped.
+    """
+    metadata = metadata or {}
+    if "text/html" in data:
+        return str(data["text/html"])
+    for mime in ("image/png", "image/jpeg"):
+        if mime in data:
+            payload = data[mime]
+            if isinstance(payload, bytes):
+                payload = base64.b64encode(payload).decode("ascii")
+            size = metadata.get(mime, {}) if isinstance(metadata.get(mime), dict) else {}
+            attributes = "".join(f' {key}="{int(size[key])}"' for key in ("width", "height") if key in size)
+            return f'<img src="data:{mime};base64,{payload.strip()}"{attributes} style="max-width:100%"/>'
+    if "image/svg+xml" in data:
+        return str(data["image/svg+xml"])
+    text = data.get("text/plain", "")
+    return f'<pre style="{_STREAM_STYLE["stdout"]}">{html.escape(str(text))}</pre>'
+
+
+class _Capture:
+    """What one ``with HTMLOutput():`` block printed and displayed, in order, while it runs.
+
+    ``sys.stdout``/``sys.stderr`` and the IPython shell's display publisher are swapped for
+    recorders (as :func:`IPython.utils.capture.capture_output` does, but keeping the order of
+    text and displays) and put back on exit.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, object]] = []   # ("stdout"|"stderr", text) or ("display", html)
+        self.cleared = False                        # clear_output() was called inside the block
+
+    def __enter__(self):
+        import sys
+
+        self._streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Recorder(self, "stdout"), _Recorder(self, "stderr")
+        self._shell = _shell()
+        if self._shell is not None:
+            self._publisher = self._shell.display_pub
+            self._shell.display_pub = _publisher_class()(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import sys
+
+        sys.stdout, sys.stderr = self._streams
+        if self._shell is not None:
+            self._shell.display_pub = self._publisher
+
+    def clear(self) -> None:
+        self.parts.clear()
+        self.cleared = True
+
+    def html(self) -> str:
+        pieces, stream, text = [], None, []
+        for kind, value in self.parts + [("end", "")]:
+            if kind == stream:
+                text.append(value)
+                continue
+            if stream is not None and "".join(text):
+                pieces.append(f'<pre style="{_STREAM_STYLE[stream]}">{html.escape("".join(text))}</pre>')
+            stream, text = (kind, [value]) if kind in _STREAM_STYLE else (None, [])
+            if kind == "display":
+                pieces.append(value)
+        return "".join(pieces)
+
+
+class _Recorder(io.TextIOBase):
+    def __init__(self, capture: _Capture, name: str) -> None:
+        self._capture, self.name = capture, name
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._capture.parts.append((self.name, str(text)))
+        return len(text)
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    return get_ipython()
+
+
+def _publisher_class():
+    from IPython.core.displaypub import DisplayPublisher
+
+    class _RecordingPublisher(DisplayPublisher):
+        """The shell's display publisher while a block runs: every display becomes HTML, in order."""
+
+        def __init__(self, capture: _Capture) -> None:
+            super().__init__()
+            self._capture = capture
+
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs) -> None:
+            self._capture.parts.append(("display", output_html(data, metadata)))
+
+        def clear_output(self, wait=False) -> None:
+            self._capture.clear()
+
+    return _RecordingPublisher
+
+
+_HTMLOUTPUT_CLASS = None
+
+
+def _html_output_class():
+    global _HTMLOUTPUT_CLASS
+    if _HTMLOUTPUT_CLASS is not None:
+        return _HTMLOUTPUT_CLASS
+    import ipywidgets
+
+    class HTMLOutput(ipywidgets.HTML):
+        """A widget area that a slider's callback redraws: ``ipywidgets.Output``'s interface, kept in an
+        ``ipywidgets.HTML``.
+
+        Notebook: 01_phase_and_griffin_lim and 02_dilated_convolutions (their widgets).
+
+        ::
+
+            out = HTMLOutput()
+            def redraw(change=None):
+                out.clear_output(wait=True)
+                with out:                       # what the block prints and displays replaces the view
+                    plt.show()                  # a matplotlib figure (inline backend)
+                    print("receptive field", rf)
+                    display(HTML(audio_html(y, sr)))
+            slider.observe(redraw, names="value")
+            redraw()
+            display(widgets.VBox([slider, out]))
+
+        The kernel turns the block's output into HTML (:func:`output_html`: figures as embedded
+        PNG, ``<audio>`` players as they are, text as ``<pre>``) and sets the widget's ``value``
+        once, when the block ends: the view changes in one step. An exception in the block is
+        shown in the view (``<pre class="voclab-widget-error">``) and raised as usual, so a failing
+        first draw fails its cell, also in a headless run.
+
+        Why not ``ipywidgets.Output``: a headless run has no front end to hold an ``Output``'s
+        contents, so nbclient (behind ``jupyter nbconvert --execute``, papermill, nbgrader) plays
+        one: for each output it sends the widget's new state back to the kernel on the shell
+        socket, while it is waiting on that same socket for the cell's ``execute_reply``. With
+        pyzmq's asyncio sockets that send can swallow the wake-up of the wait: the reply sits in the
+        socket, the kernel is idle, and nbclient waits until the cell timeout (forever with
+        nbconvert's default of none). An ``HTML`` widget has no such stand-in; nothing is sent.
+
+        Differences from ``Output``: a widget displayed inside the block shows as its text form,
+        and output is not captured from other threads.
+        """
+
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self._captures: list[_Capture] = []
+            self._clear_on_next = False
+
+        def clear_output(self, wait: bool = False) -> None:
+            """Empty the view now, or (``wait=True``) when the next output arrives, as ``Output`` does."""
+            if self._captures:
+                self._captures[-1].clear()
+            elif wait:
+                self._clear_on_next = True
+            else:
+                self._clear_on_next = False
+                self.value = ""
+
+        def __enter__(self):
+            capture = _Capture()
+            self._captures.append(capture)
+            capture.__enter__()
+            return self
+
+        def __exit__(self, etype, evalue, tb) -> bool:
+            capture = self._captures.pop()
+            capture.__exit__(etype, evalue, tb)
+            markup = capture.html()
+            if etype is not None:
+                import traceback
+
+                text = "".join(traceback.format_exception(etype, evalue, tb))
+                markup += (f'<pre class="voclab-widget-error" style="{_STREAM_STYLE["stderr"]}">'
+                           f"{html.escape(text)}</pre>")
+            replace = capture.cleared or self._clear_on_next
+            if markup or replace:
+                self.value = markup if replace else self.value + markup
+                self._clear_on_next = False
+            return False  # an exception goes on up
+
+    _HTMLOUTPUT_CLASS = HTMLOutput
+    return HTMLOutput
+
+
+def __getattr__(name: str):
+    # HTMLOutput is built on first use: importing voclab.display does not import ipywidgets.
+    if name == "HTMLOutput":
+        return _html_output_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
