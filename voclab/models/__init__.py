@@ -1,15 +1,15 @@
 """Reference vocoders: one readable file per model, trained by one shared loop (``voclab.train``).
 
-Each model module (``voclab.models.hifigan``, ``voclab.models.melgan``, ``voclab.models.wavenet``)
-keeps its whole paper in one file: a ``@dataclass`` config, the networks, the losses and
-its ``train_step``. What every model shares — data, logging, validation, checkpoints,
+Each model module (``voclab.models.hifigan``, ``voclab.models.melgan``, ``voclab.models.wavenet``,
+and the unconditional ``voclab.models.wavegan``) keeps its whole paper in one file: a
+``@dataclass`` config, the networks, the losses and its ``train_step``. What every model shares — data, logging, validation, checkpoints,
 resuming, mixed precision, ``torch.compile`` and DDP — lives in :mod:`voclab.train`, which
 talks to a model module only through the functions below (a plain module protocol, no
 base classes):
 
 ``Config``
-    The ``@dataclass`` of the model: architecture *and* training hyper-parameters, with a
-    ``mel`` field naming the :class:`~voclab.spectral.MelConfig` preset (or holding its dict)
+    The ``@dataclass`` of the model: architecture *and* training hyper-parameters, with (for a
+    vocoder) a ``mel`` field naming the :class:`~voclab.spectral.MelConfig` preset (or holding its dict)
     and a ``mel_config`` property that returns the :class:`~voclab.spectral.MelConfig`.
 ``build(cfg) -> dict[str, nn.Module]``
     ``{"generator": ..., "discriminator": ...}`` (any names; ``"generator"`` is required:
@@ -28,6 +28,25 @@ base classes):
 ``validation_mel_config(cfg) -> MelConfig`` (optional)
     The mel with which validation scores the generated audio (log-mel L1); the input mel
     when a model does not say otherwise. HiFi-GAN's is its full-band loss mel.
+``KIND`` (optional, default ``"vocoder"``)
+    What the model turns into audio, and so what the loop feeds it and how it validates it:
+
+    ``"vocoder"``
+        mel → audio, as above.
+    ``"unconditional"``
+        a random latent → audio (WaveGAN). Its ``Config`` has ``sample_rate``, ``slice_len``,
+        ``preview_n``, ``ndb_samples`` and ``ndb_bins`` fields and no mel; batches are
+        ``{"audio": (B, 1, slice_len)}`` slices of the training clips
+        (:class:`voclab.datasets.AudioSlices`); ``validation_audio(generator, z)`` maps
+        latents ``(B, latent_dim)`` to audio; and the module has
+        ``sample_latents(cfg, n, *, generator=None, device="cpu")``, the one place its latents
+        are drawn. Validation writes the audio of fixed latents (seeds ``0 … preview_n − 1``,
+        the ones ``voclab generate --seed 0`` uses) and scores the distribution with NDB
+        (:func:`voclab.metrics.ndb`, lower is better), which ``best.pt`` follows. ``voclab
+        generate`` samples such a model; ``voclab vocode`` refuses it.
+``batches_per_step(cfg) -> int`` (optional, default 1)
+    Real batches one ``train_step`` consumes; the loop stacks them, so ``batch["audio"]`` is
+    ``(k · B, 1, T)``. WaveGAN's five critic updates each take a fresh batch.
 
 :data:`MODELS` maps the names used on the command line (``voclab train hifigan``) to
 these modules; :func:`get_model` gives a clear error for an unknown name. A model of your
@@ -35,7 +54,7 @@ own joins them with :func:`register_model`, in Python: a name in a checkpoint or
 file is only ever looked up here, never imported (a checkpoint beside a package of the same
 name would otherwise run that package's code).
 
-Notebook: 06_melgan, 07_hifigan (and 03_wavenet).
+Notebook: 06_melgan, 07_hifigan (and 03_wavenet, 04_wavegan).
 """
 
 from __future__ import annotations
@@ -50,8 +69,42 @@ from ..errors import ConfigError
 MODELS: dict[str, str | ModuleType] = {
     "hifigan": "voclab.models.hifigan",
     "melgan": "voclab.models.melgan",
+    "wavegan": "voclab.models.wavegan",
     "wavenet": "voclab.models.wavenet",
 }
+
+
+#: The kinds of model the loop knows (see ``KIND`` in the protocol above).
+KINDS = ("vocoder", "unconditional")
+
+
+def model_kind(module: ModuleType) -> str:
+    """What a model module turns into audio: ``"vocoder"`` (mels) or ``"unconditional"`` (latents).
+
+    Read from the module's ``KIND`` (``"vocoder"`` when it has none); :mod:`voclab.train`,
+    :mod:`voclab.checkpoint` and the commands dispatch on it, never on a model's name.
+
+    Notebook: 04_wavegan, 06_melgan.
+
+    Parameters
+    ----------
+    module : ModuleType
+        A model module.
+
+    Returns
+    -------
+    kind : str
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        A ``KIND`` the loop does not know.
+    """
+    kind = getattr(module, "KIND", "vocoder")
+    if kind not in KINDS:
+        raise ConfigError(f"{module.__name__}.KIND is {kind!r}; voclab knows {', '.join(map(repr, KINDS))} "
+                          "(see the protocol in voclab.models).")
+    return kind
 
 
 def get_model(name: str) -> ModuleType:
@@ -65,7 +118,7 @@ def get_model(name: str) -> ModuleType:
     Parameters
     ----------
     name : str
-        ``"hifigan"``, ``"melgan"`` or ``"wavenet"`` (see :data:`MODELS`).
+        ``"hifigan"``, ``"melgan"``, ``"wavegan"`` or ``"wavenet"`` (see :data:`MODELS`).
 
     Returns
     -------
