@@ -12,12 +12,16 @@ Everything random here is a pure function of ``(seed, epoch, index)``, never of 
 process-wide random state, so a resumed run (``voclab train --resume``) sees exactly the
 crops the uninterrupted run would have seen, whatever ``num_workers`` is.
 
-Notebook: 06_melgan, 07_hifigan (and the ``voclab train`` command).
+An unconditional model (WaveGAN) learns from audio alone: :class:`AudioSlices` gives
+fixed-length slices of short clips (drum hits), with optional augmentation.
+
+Notebook: 04_wavegan, 06_melgan, 07_hifigan (and the ``voclab train`` command).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -29,11 +33,13 @@ from .errors import DataError, VoclabError
 from .melfiles import FOLDER_SETTINGS, check_mel_shape, read_settings
 from .spectral import MelConfig, mel_spectrogram
 
-__all__ = ["find_audio_files", "split_files", "peak_normalize", "pair_mels", "AudioSegments",
+__all__ = ["find_audio_files", "split_files", "peak_normalize", "pair_mels", "AudioSegments", "AudioSlices",
            "load_clip_for_validation"]
 
 #: Peak level after normalisation (HiFi-GAN's ``normalize(audio) * 0.95``).
 PEAK = 0.95
+#: The "epoch" whose offsets :meth:`AudioSlices.reference` uses: one training never reaches
+_REFERENCE_EPOCH = 2**32 - 1
 
 
 def find_audio_files(folder: str | Path) -> list[Path]:
@@ -308,7 +314,102 @@ def load_clip_for_validation(path: Path, mel: MelConfig, *, normalize: bool = Tr
     return y, log_mel
 
 
-class AudioSegments(torch.utils.data.Dataset):
+class _AudioClips(torch.utils.data.Dataset):
+    """What the training datasets share: decodable files, a memory cache, and a fallback for a bad file.
+
+    Items are pure functions of ``(seed, epoch, index)`` (see the module docstring); an epoch has
+    ``max(len(files), min_items)`` items, so that even a handful of clips fill a batch.
+    """
+
+    def __init__(self, files, sample_rate: int, length: int, *, normalize: bool, seed: int, min_items: int,
+                 cache_mb: float, what: str):
+        self.files = [Path(f) for f in files]
+        if not self.files:
+            raise DataError(f"{type(self).__name__} needs at least one audio file.")
+        self.sample_rate, self._length, self._what = int(sample_rate), int(length), what
+        self.normalize = normalize
+        self.seed = int(seed)
+        self.min_items = int(min_items)
+        self.epoch = 0
+        self._cache: dict[int, object] = {}
+        self._cache_bytes = 0
+        self._cache_limit = cache_mb * 2**20
+        self._bad: set[int] = set()
+
+    def _check_headers(self, *, warn_short: bool) -> None:
+        """Skip files whose header libsndfile cannot read, with one warning naming them."""
+        import soundfile as sf
+
+        good, bad, short = [], [], []
+        for path in self.files:
+            try:
+                info = sf.info(str(path))
+                if info.frames == 0:
+                    raise ValueError("no samples")
+                good.append(path)
+            except Exception as err:  # noqa: BLE001 - any decoder failure means "skip this file"
+                bad.append(f"{path.name} ({str(err).splitlines()[0][:80]})")
+                continue
+            seconds = info.frames / info.samplerate
+            if seconds * self.sample_rate < self._length:
+                short.append((seconds, path.name))
+        if bad:
+            warnings.warn(
+                f"skipping {len(bad)} audio file(s) that could not be decoded: {'; '.join(bad[:10])}"
+                + (" ..." if len(bad) > 10 else ""),
+                stacklevel=3,
+            )
+        if not good:
+            raise DataError("None of the training files could be decoded as audio; see the warning above.")
+        if short and warn_short:
+            seconds, name = min(short)
+            warnings.warn(
+                f"{len(short)} of {len(good)} training file(s) are shorter than a {self._what} ({self._length} "
+                f"samples = {self._length / self.sample_rate:.2f} s): their crops are zero-padded at the end "
+                f"(shortest: {name}, {seconds:.2f} s). Much padding teaches the generator silence; use longer clips "
+                f"or a smaller {self._what}_size (--set {self._what}_size=N).",
+                stacklevel=3,
+            )
+        self.files = good
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose crops ``__getitem__`` returns (the loop calls it)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return max(len(self.files), self.min_items)
+
+    def _load(self, file_index: int):
+        """A whole file, peak-normalised or not (a subclass adds what goes with it)."""
+        y, _ = load(self.files[file_index], sr=self.sample_rate)
+        return peak_normalize(y) if self.normalize else y
+
+    def _cached(self, file_index: int):
+        if file_index in self._cache:
+            return self._cache[file_index]
+        loaded = self._load(file_index)
+        size = sum(a.nbytes for a in (loaded if isinstance(loaded, tuple) else (loaded,)) if a is not None)
+        if self._cache_bytes + size <= self._cache_limit:
+            self._cache[file_index] = loaded
+            self._cache_bytes += size
+        return loaded
+
+    def _decodable(self, index: int):
+        """The file of item ``index``, or — when it fails to decode — the next file that does (warned once)."""
+        file_index = index % len(self.files)
+        for attempt in range(len(self.files)):
+            candidate = (file_index + attempt) % len(self.files)
+            if candidate in self._bad:
+                continue
+            try:
+                return self._cached(candidate)
+            except VoclabError as err:
+                self._bad.add(candidate)
+                warnings.warn(f"skipping {self.files[candidate].name}: {err}", stacklevel=3)
+        raise DataError("None of the training files could be decoded as audio.")
+
+
+class AudioSegments(_AudioClips):
     """Random fixed-length segments of audio files and their log-mel spectrograms.
 
     Item ``i`` of epoch ``e`` is a crop of file ``i % len(files)`` at an offset drawn
@@ -359,21 +460,14 @@ class AudioSegments(torch.utils.data.Dataset):
                 f"{mel.hop_length}; the generator makes hop_length samples per frame. Use e.g. "
                 f"{max(1, round(segment_size / mel.hop_length)) * mel.hop_length}."
             )
-        self.files = [Path(f) for f in files]
+        super().__init__(files, mel.sample_rate, segment_size, normalize=normalize, seed=seed, min_items=min_items,
+                         cache_mb=cache_mb, what="segment")
         if not self.files:
             raise DataError("AudioSegments needs at least one audio file.")
         self.mel = mel
         self.segment_size = int(segment_size)
-        self.normalize = normalize
         self.gain_range = None if gain_range is None else (float(gain_range[0]), float(gain_range[1]))
-        self.seed = int(seed)
-        self.min_items = int(min_items)
-        self.epoch = 0
-        self._cache: dict[int, np.ndarray] = {}
-        self._cache_bytes = 0
-        self._cache_limit = cache_mb * 2**20
-        self._bad: set[int] = set()
-        self._check_headers()
+        self._check_headers(warn_short=True)
         if mels_dir is not None and self.gain_range is not None:
             raise DataError("a random gain cannot be applied to given mels (the acoustic model made them at the "
                             "recordings' level): set random_gain to null (--set random_gain=null) to fine-tune on --mels.")
@@ -381,78 +475,15 @@ class AudioSegments(torch.utils.data.Dataset):
         # the log-mel of silence, to pad given mels as the audio is zero-padded
         self._silence = mel_spectrogram(np.zeros(4 * mel.hop_length, np.float32), mel)[:, :1].astype(np.float32)
 
-    def _check_headers(self) -> None:
-        """Skip files whose header libsndfile cannot read, with one warning naming them."""
-        import soundfile as sf
-
-        good, bad, short = [], [], []
-        for path in self.files:
-            try:
-                info = sf.info(str(path))
-                if info.frames == 0:
-                    raise ValueError("no samples")
-                good.append(path)
-            except Exception as err:  # noqa: BLE001 - any decoder failure means "skip this file"
-                bad.append(f"{path.name} ({str(err).splitlines()[0][:80]})")
-                continue
-            seconds = info.frames / info.samplerate
-            if seconds * self.mel.sample_rate < self.segment_size:
-                short.append((seconds, path.name))
-        if bad:
-            warnings.warn(
-                f"skipping {len(bad)} audio file(s) that could not be decoded: {'; '.join(bad[:10])}"
-                + (" ..." if len(bad) > 10 else ""),
-                stacklevel=3,
-            )
-        if not good:
-            raise DataError("None of the training files could be decoded as audio; see the warning above.")
-        if short:
-            seconds, name = min(short)
-            warnings.warn(
-                f"{len(short)} of {len(good)} training file(s) are shorter than a segment ({self.segment_size} "
-                f"samples = {self.segment_size / self.mel.sample_rate:.2f} s): their crops are zero-padded at the end "
-                f"(shortest: {name}, {seconds:.2f} s). Much padding teaches the generator silence; use longer clips "
-                "or a smaller segment_size (--set segment_size=N).",
-                stacklevel=3,
-            )
-        self.files = good
-
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose crops ``__getitem__`` returns (the loop calls it)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return max(len(self.files), self.min_items)
-
-    def _audio(self, file_index: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def _load(self, file_index: int) -> tuple[np.ndarray, np.ndarray | None]:
         """A whole file (peak-normalised or not) and its given mel (None: computed per crop)."""
-        if file_index in self._cache:
-            return self._cache[file_index]
-        y, _ = load(self.files[file_index], sr=self.mel.sample_rate)
-        if self.normalize:
-            y = peak_normalize(y)
+        y = super()._load(file_index)
         given = None if self.mel_files is None else _load_mel_file(self.mel_files[file_index], self.mel.n_mels)
-        size = y.nbytes + (given.nbytes if given is not None else 0)
-        if self._cache_bytes + size <= self._cache_limit:
-            self._cache[file_index] = (y, given)
-            self._cache_bytes += size
         return y, given
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        file_index = index % len(self.files)
         # A file that passed the header check but fails to decode: warn once, use the next file.
-        for attempt in range(len(self.files)):
-            candidate = (file_index + attempt) % len(self.files)
-            if candidate in self._bad:
-                continue
-            try:
-                y, given = self._audio(candidate)
-                break
-            except VoclabError as err:
-                self._bad.add(candidate)
-                warnings.warn(f"skipping {self.files[candidate].name}: {err}", stacklevel=2)
-        else:
-            raise DataError("None of the training files could be decoded as audio.")
+        y, given = self._decodable(index)
         rng = np.random.default_rng((self.seed, self.epoch, index))
         T = self.segment_size
         frames = T // self.mel.hop_length
@@ -477,6 +508,129 @@ class AudioSegments(torch.utils.data.Dataset):
             log_mel = np.concatenate([log_mel, np.repeat(self._silence, frames - log_mel.shape[1], axis=1)], axis=1)
         segment = y[start * hop:(start + frames) * hop]
         return _item(np.pad(segment, (0, frames * hop - len(segment))), log_mel)
+
+
+class AudioSlices(_AudioClips):
+    """Fixed-length slices of audio clips, audio only: what an unconditional model (WaveGAN) learns from.
+
+    Item ``i`` of epoch ``e`` comes from file ``i % len(files)``, read at ``sample_rate`` and
+    peak-normalised: its first ``slice_len`` samples (``first_slice``, for one-shot sounds such as
+    drum hits: the official ``--data_first_slice``) or a crop at a random offset, zero-padded at
+    the end when the clip is shorter (``--data_pad_end``). Then, when asked, the augmentations,
+    each drawn from ``numpy.random.default_rng((seed, e, i))`` like everything random here:
+
+    * ``pitch_shift`` — resampled by a factor ``2^(s/12)``, ``s`` uniform in ``[−pitch_shift,
+      pitch_shift]`` semitones: played faster and higher or slower and lower, as a sampler
+      transposes a hit (its length changes with it);
+    * ``time_shift`` — delayed (zeros before) or advanced (its start dropped, zeros after) by up to
+      this many samples;
+    * ``gain_range`` — scaled by a gain drawn uniformly from ``(low, high)``.
+
+    Notebook: 04_wavegan.
+
+    Parameters
+    ----------
+    files : list of Path
+        Audio files (any rate; resampled to ``sample_rate``).
+    sample_rate : int
+    slice_len : int
+        Samples per item.
+    normalize : bool
+        Peak-normalise each whole file to 0.95 (the official loader scales to 1.0).
+    first_slice : bool
+        Slice from the start instead of a random offset.
+    gain_range : (float, float) or None
+    pitch_shift : float
+        Semitones (0: off).
+    time_shift : int
+        Samples (0: off).
+    seed : int
+    min_items : int
+        Smallest number of items per epoch (files are cycled to reach it).
+    cache_mb : float
+        Keep decoded files in memory up to this many megabytes (per worker process).
+
+    Examples
+    --------
+    >>> data = AudioSlices(files, 16000, 16384, first_slice=True)   # doctest: +SKIP
+    >>> data[0]["audio"].shape                                      # doctest: +SKIP
+    torch.Size([1, 16384])
+
+    Returns items ``{"audio": (1, slice_len) float32}``.
+    """
+
+    def __init__(self, files, sample_rate: int, slice_len: int, *, normalize: bool = True, first_slice: bool = False,
+                 gain_range: tuple[float, float] | None = None, pitch_shift: float = 0.0, time_shift: int = 0,
+                 seed: int = 0, min_items: int = 1, cache_mb: float = 1024.0):
+        super().__init__(files, sample_rate, slice_len, normalize=normalize, seed=seed, min_items=min_items,
+                         cache_mb=cache_mb, what="slice")
+        self.slice_len = int(slice_len)
+        self.first_slice = bool(first_slice)
+        self.gain_range = None if gain_range is None else (float(gain_range[0]), float(gain_range[1]))
+        self.pitch_shift, self.time_shift = float(pitch_shift), int(time_shift)
+        self._check_headers(warn_short=False)  # short one-shots are the point: padded, as the official --data_pad_end
+
+    def _slice(self, y: np.ndarray, length: int, rng) -> np.ndarray:
+        """``length`` samples of ``y`` from its start or a random offset, zero-padded at the end."""
+        if len(y) > length and not self.first_slice:
+            start = int(rng.integers(0, len(y) - length + 1))
+            y = y[start:start + length]
+        y = y[:length]
+        return np.pad(y, (0, length - len(y)))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        y = self._decodable(index)
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        T = self.slice_len
+        if self.pitch_shift > 0:
+            import librosa
+
+            ratio = 2.0 ** (rng.uniform(-self.pitch_shift, self.pitch_shift) / 12.0)  # > 1: higher and shorter
+            # the slice needs ratio · T samples of the clip; a few more keep the resampler's edge outside it
+            piece = self._slice(y, int(math.ceil(T * ratio)) + 64, rng)
+            piece = librosa.resample(piece, orig_sr=self.sample_rate * ratio, target_sr=self.sample_rate,
+                                     res_type="soxr_hq")
+            segment = np.pad(piece[:T], (0, max(0, T - len(piece))))
+        else:
+            segment = self._slice(y, T, rng)
+        if self.time_shift > 0:
+            shift = int(rng.integers(-self.time_shift, self.time_shift + 1))  # > 0: later
+            segment = np.roll(segment, shift)
+            if shift > 0:
+                segment[:shift] = 0.0
+            elif shift < 0:
+                segment[shift:] = 0.0
+        if self.gain_range is not None:
+            segment = segment * np.float32(rng.uniform(*self.gain_range))
+        return {"audio": torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))[None]}  # (1, T)
+
+    def reference(self, limit: int | None = None) -> np.ndarray:
+        """Real slices to compare generated audio with (NDB): deterministic, not augmented.
+
+        One slice per file — its start with ``first_slice``, otherwise at an offset fixed by
+        the seed — for at most ``limit`` files spread evenly over the list.
+
+        Notebook: 04_wavegan.
+
+        Parameters
+        ----------
+        limit : int, optional
+            Most slices to return (all files when ``None``).
+
+        Returns
+        -------
+        slices : np.ndarray [shape=(n, slice_len), dtype=float32]
+        """
+        n = len(self.files) if limit is None else min(int(limit), len(self.files))
+        picks = np.linspace(0, len(self.files) - 1, n).round().astype(int) if n else []
+        out = []
+        for file_index in picks:
+            try:
+                y = self._cached(int(file_index))
+            except VoclabError:
+                continue
+            out.append(self._slice(y, self.slice_len, np.random.default_rng((self.seed, _REFERENCE_EPOCH, int(file_index)))))
+        return np.stack(out).astype(np.float32) if out else np.zeros((0, self.slice_len), np.float32)
 
 
 def _item(segment: np.ndarray, log_mel: np.ndarray) -> dict[str, torch.Tensor]:
