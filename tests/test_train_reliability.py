@@ -175,7 +175,7 @@ def test_a_checkpoint_never_imports_the_module_it_names(tmp_path, monkeypatch):
         load_checkpoint(checkpoint)
     assert not marker.exists(), "loading a checkpoint imported the module it names"
     message = str(refused.value)
-    assert "'evil.model'" in message and "hifigan, melgan, wavenet" in message and "register_model" in message
+    assert "'evil.model'" in message and "hifigan, melgan, wavegan, wavenet" in message and "register_model" in message
     with pytest.raises(ConfigError, match="Known models"):
         load_config("evil.model")
     assert not marker.exists()

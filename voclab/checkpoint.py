@@ -19,7 +19,12 @@ any moment leaves the previous checkpoint intact and never a half-written ``step
 Saved weights never carry DDP's ``module.`` or ``torch.compile``'s ``_orig_mod.``
 prefixes: :func:`unwrap` removes the wrappers first.
 
-Notebook: 06_melgan, 07_hifigan, 08_shootout (``load_checkpoint`` gives a ready generator).
+An unconditional model (WaveGAN: ``KIND = "unconditional"`` in its module) has no mel: its
+``"mel"`` entry is ``None`` and its config carries the sample rate, the slice length and the
+latent distribution; :meth:`Checkpoint.generate` samples it, and :meth:`Checkpoint.vocode`
+refuses it (and the other way round), naming the command to use instead.
+
+Notebook: 04_wavegan, 06_melgan, 07_hifigan, 08_shootout (``load_checkpoint`` gives a ready generator).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import torch
 from ._torchfile import load_tensors
 from .config import build_config, resolve_model
 from .errors import CheckpointError, ConfigError, ShapeError
+from .models import model_kind
 from .spectral import MelConfig
 
 __all__ = [
@@ -58,6 +64,7 @@ __all__ = [
     "unwrap",
     "rng_state",
     "set_rng_state",
+    "latents_from_seeds",
 ]
 
 FORMAT = "voclab-checkpoint/1"
@@ -363,6 +370,34 @@ def set_rng_state(state: dict) -> None:
                 torch.cuda.set_rng_state(saved[index], index)
 
 
+def latents_from_seeds(module, cfg, seeds, *, device: str | torch.device = "cpu") -> torch.Tensor:
+    """One latent per seed, from an unconditional model's own distribution (``module.sample_latents``).
+
+    Latent ``i`` depends on ``seeds[i]`` alone (a CPU generator seeded with it), so one clip can be
+    made again without the others: the previews of a run (seeds 0, 1, …) are what
+    ``voclab generate CKPT --seed 0`` writes, on any device.
+
+    Notebook: 04_wavegan.
+
+    Parameters
+    ----------
+    module : ModuleType
+        An unconditional model module (with ``sample_latents``).
+    cfg : its Config
+    seeds : iterable of int
+    device : str or torch.device
+
+    Returns
+    -------
+    z : torch.Tensor [shape=(len(seeds), latent_dim)]
+    """
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ConfigError("latents_from_seeds needs at least one seed.")
+    z = [module.sample_latents(cfg, 1, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
+    return torch.cat(z).to(device)  # (n, latent_dim)
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -499,11 +534,11 @@ class Checkpoint:
     Attributes
     ----------
     model : str
-        The model's name (``"hifigan"``, ``"melgan"``).
+        The model's name (``"hifigan"``, ``"melgan"``, ``"wavegan"``).
     cfg : dataclass
         The model's ``Config``.
-    mel : MelConfig
-        The mel settings the generator expects.
+    mel : MelConfig or None
+        The mel settings the generator expects; ``None`` for an unconditional model.
     generator : torch.nn.Module
         In eval mode, on the requested device.
     step, epoch : int
@@ -518,7 +553,7 @@ class Checkpoint:
 
     model: str
     cfg: Any
-    mel: MelConfig
+    mel: MelConfig | None
     generator: torch.nn.Module
     step: int
     epoch: int
@@ -527,6 +562,65 @@ class Checkpoint:
     module: Any = field(repr=False)
     voclab_version: str = ""
     state: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """``"vocoder"`` (mel → audio: :meth:`vocode`) or ``"unconditional"`` (latents → audio: :meth:`generate`)."""
+        return model_kind(self.module)
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate of the audio the generator makes (the mel's, or an unconditional model's config's)."""
+        return int(self.mel.sample_rate) if self.mel is not None else int(self.cfg.sample_rate)
+
+    def generate(self, n: int = 1, *, seed: int = 0, pitch: int | None = None) -> np.ndarray:
+        """Sample an unconditional model: the audio of the seeds ``seed, seed + 1, …, seed + n − 1``.
+
+        Each clip's latent comes from its own seed (:func:`latents_from_seeds`): the same seed
+        gives the same clip, alone or in a batch, and a run's previews are seeds 0, 1, ….
+
+        Notebook: 04_wavegan.
+
+        Parameters
+        ----------
+        n : int
+            Clips.
+        seed : int
+            Seed of the first clip.
+        pitch : int, optional
+            A MIDI pitch, for pitch-conditional models; an unconditional one refuses it.
+
+        Returns
+        -------
+        audio : np.ndarray [shape=(n, samples), dtype=float32]
+
+        Raises
+        ------
+        voclab.errors.CheckpointError
+            A vocoder checkpoint (use :meth:`vocode`).
+        voclab.errors.ConfigError
+            ``n`` < 1, a negative seed, or a pitch for an unconditional model.
+        """
+        if self.kind != "unconditional":
+            raise CheckpointError(
+                f"{self.path} is a {self.model} vocoder: it turns mel spectrograms into audio and cannot make audio "
+                f"from nothing. Vocode with it instead: voclab vocode {self.path} RECORDING.wav -o OUT_DIR "
+                "(in Python: load_checkpoint(path).vocode(mel))."
+            )
+        if pitch is not None:
+            raise ConfigError(f"{self.path} is an unconditional {self.model}: it makes audio from random latents "
+                              "alone and takes no pitch; drop --pitch (pitch-conditional models take it).")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"n (-n) is the number of clips to make: a whole number of at least 1 (got {n!r}).")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed (--seed) must be a whole number >= 0 (got {seed!r}).")
+        device = next(self.generator.parameters()).device
+        out = []
+        for start in range(seed, seed + n, 64):
+            z = latents_from_seeds(self.module, self.cfg, range(start, min(start + 64, seed + n)), device=device)
+            with torch.inference_mode():
+                out.append(self.module.validation_audio(self.generator, z).float().cpu().numpy()[:, 0])
+        return np.concatenate(out)
 
     @property
     def context_frames(self) -> int | None:
@@ -570,6 +664,12 @@ class Checkpoint:
         -------
         audio : np.ndarray [shape=(samples,) or (B, samples), dtype=float32]
         """
+        if self.kind != "vocoder":
+            raise CheckpointError(
+                f"{self.path} is an unconditional {self.model}: it makes audio from random latents, not from mel "
+                f"spectrograms, so it cannot vocode. Sample it instead: voclab generate {self.path} -n 16 -o OUT_DIR "
+                "(in Python: load_checkpoint(path).generate(16))."
+            )
         mel = np.asarray(mel, dtype=np.float32)
         single = mel.ndim == 2
         batch = mel[None] if single else mel
@@ -594,7 +694,7 @@ class Checkpoint:
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint's generator for vocoding or a notebook.
 
-    Notebook: 06_melgan, 07_hifigan, 08_shootout.
+    Notebook: 04_wavegan, 06_melgan, 07_hifigan, 08_shootout.
 
     Parameters
     ----------
@@ -625,10 +725,12 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     state = read_checkpoint(path, generator_only=True, mmap=True)
     module = resolve_model(state["model"])
     cfg = build_config(module, state["model"], dict(state["config"]))
-    try:
-        mel = MelConfig.from_dict(dict(state["mel"]))
-    except Exception as err:  # noqa: BLE001
-        raise CheckpointError(f"{path}: its mel settings are invalid ({err}).") from None
+    mel = None  # an unconditional model has none
+    if model_kind(module) == "vocoder" or state["mel"] is not None:
+        try:
+            mel = MelConfig.from_dict(dict(state["mel"]))
+        except Exception as err:  # noqa: BLE001
+            raise CheckpointError(f"{path}: its mel settings are invalid ({err}).") from None
     # a model's build_generator skips building (and initialising) discriminators we would throw away
     build_generator = getattr(module, "build_generator", None)
     generator = build_generator(cfg) if callable(build_generator) else module.build(cfg)["generator"]

@@ -1,7 +1,7 @@
-"""The shared training loop of every reference vocoder: plain PyTorch, readable top to bottom.
+"""The shared training loop of every reference model: plain PyTorch, readable top to bottom.
 
-A model file (``voclab/models/hifigan.py``, ``melgan.py``, ``wavenet.py``) holds its paper: a
-config, the networks, the losses and one ``train_step``. Its config comes from
+A model file (``voclab/models/hifigan.py``, ``melgan.py``, ``wavenet.py``, ``wavegan.py``) holds
+its paper: a config, the networks, the losses and one ``train_step``. Its config comes from
 :mod:`voclab.config`, its data from :mod:`voclab.datasets`. :func:`train` does the rest, in
 the order a reader meets it below:
 
@@ -16,6 +16,15 @@ the order a reader meets it below:
    it is installed).
 4. **Validation** — the held-out clips vocoded from their mels, scored with log-mel L1 (on
    the model's validation mel: HiFi-GAN's full-band loss mel) and saved as audio.
+
+A vocoder learns mel → audio; an *unconditional* model (WaveGAN) learns latent → audio. The
+model module says which (its ``KIND``, :func:`voclab.models.model_kind`), and the few places
+where the two differ — the data (segments with mels, or slices of short clips), what is held
+out, and validation (log-mel L1 of vocoded clips, or previews from fixed latents and the NDB
+of the generated distribution) — sit in two small classes, ``_VocoderData`` and
+``_UnconditionalData``, chosen once. A model that takes several real batches per step (WaveGAN's
+five critic updates) says so with ``batches_per_step(cfg)``, and the loader stacks them. The
+step counter counts ``train_step`` calls (WaveGAN: generator updates, as the official code's).
 5. **Checkpoints** — written atomically (:mod:`voclab.checkpoint`); ``--resume`` continues
    bit for bit, Ctrl-C finishes the step and saves.
 
@@ -31,12 +40,14 @@ Layout of a run folder::
     RUN_DIR/checkpoints/step_00001234.pt the last --keep-last ones, plus best.pt
     RUN_DIR/samples/reference/<clip>.wav the held-out clips as the model should make them
     RUN_DIR/samples/step_001234/<clip>.wav what the generator made from their mels
+    RUN_DIR/samples/step_001234/seed_0000.wav  (unconditional) the audio of the fixed latent of seed 0, ...
+    RUN_DIR/samples/reference/real_00.wav      (unconditional) training slices to compare with
     RUN_DIR/tensorboard/                 scalars, audio and mel images (if TensorBoard imports)
 
 One trainer at a time per run folder: :func:`train` locks ``RUN_DIR/.lock`` for the whole run
 (rank 0 under DDP) and refuses a folder another process is training in, naming it.
 
-Notebook: 06_melgan, 07_hifigan (notebooks call :func:`train`; a GPU uses ``voclab train``).
+Notebook: 04_wavegan, 06_melgan, 07_hifigan (notebooks call :func:`train`; a GPU uses ``voclab train``).
 """
 
 from __future__ import annotations
@@ -81,10 +92,12 @@ from .checkpoint import (
     set_rng_state,
     unwrap,
 )
+from .checkpoint import latents_from_seeds
 from .config import build_config, config_to_dict, mel_config_of, resolve_device, resolve_model, validate_config
-from .datasets import AudioSegments, clip_name, load_clip_for_validation, pair_mels, split_files
+from .datasets import AudioSegments, AudioSlices, clip_name, load_clip_for_validation, pair_mels, split_files
 from .errors import CheckpointError, ConfigError, TrainingError, VoclabError
 from .metrics import log_mel_l1
+from .models import model_kind
 from .spectral import MelConfig, mel_spectrogram
 
 __all__ = ["train", "RunSummary"]
@@ -396,6 +409,176 @@ def _validate(module, generator, clips, score_mel: MelConfig, device: torch.devi
     return per_clip
 
 
+def _fork_rng(device: torch.device):
+    """Validation must not move the training random stream (resume exactness)."""
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    return torch.random.fork_rng(devices=devices)
+
+
+# ======================================================================================
+# What a model learns from, and how it is judged: a vocoder, or an unconditional model
+# ======================================================================================
+#
+# The loop below is the same for every model; the few places where a vocoder (mel -> audio)
+# and an unconditional model (latent -> audio, WaveGAN) differ live in these two classes, chosen
+# once by the model module's KIND (voclab.models.model_kind), never by the model's name.
+
+
+class _VocoderData:
+    """A vocoder: random segments with their mels; validation vocodes whole held-out clips (log-mel L1)."""
+
+    length_field = "segment_size"
+    metric = "log_mel_l1"
+
+    def __init__(self, module, cfg):
+        self.module, self.cfg = module, cfg
+        self.mel = mel_config_of(cfg)
+        self.score_mel = module.validation_mel_config(cfg) if hasattr(module, "validation_mel_config") else self.mel
+        self.sample_rate = self.mel.sample_rate
+        self.clips: list = []
+
+    def check_resumed(self, state: dict) -> None:
+        MelConfig.from_dict(dict(state["mel"])).require_match(self.mel, what="the resumed run's config")
+
+    def split(self, data_dir: Path, val_clips: int):
+        return split_files(data_dir, val_clips)
+
+    def dataset(self, train_files, plan: _Plan, min_items: int):
+        return AudioSegments(train_files, self.mel, self.cfg.segment_size, normalize=plan.normalize, seed=plan.seed,
+                             gain_range=getattr(self.cfg, "random_gain", None), min_items=min_items,
+                             mels_dir=plan.mels_dir)
+
+    def held_out(self, dataset, val_files, plan: _Plan, data_dir: Path) -> list[str]:
+        """Load the validation clips (rank 0); their names."""
+        val_mels = pair_mels(val_files, plan.mels_dir, self.mel) if plan.mels_dir is not None and val_files else None
+        self.clips = _held_out_clips(val_files, val_mels, self.mel, plan.normalize, data_dir)
+        return [c[0] for c in self.clips]
+
+    def describe_held_out(self) -> str:
+        return f"{len(self.clips)} validation clips"
+
+    def start_fields(self) -> dict:
+        return {"val_clips": [c[0] for c in self.clips], "validation_mel": self.score_mel.to_dict()}
+
+    def write_references(self, samples_dir: Path) -> None:
+        for name, reference, _ in self.clips:
+            target = samples_dir / "reference" / f"{name}.wav"
+            if not target.exists():
+                save(target, reference, self.sample_rate)
+
+    def validate(self, generator, device, step: int, samples_dir: Path, writer) -> tuple[float | None, dict]:
+        if not self.clips:
+            return None, {}
+        per_clip = _validate(self.module, generator, self.clips, self.score_mel, device, step, samples_dir, writer)
+        score = float(np.mean(list(per_clip.values())))
+        if writer is not None:
+            writer.add_scalar("val/log_mel_l1", score, step)
+        return score, {"log_mel_l1": score, "clips": per_clip}
+
+    @staticmethod
+    def format(score: float) -> str:
+        return f"log-mel L1 {score:.4f}"
+
+
+class _UnconditionalData:
+    """An unconditional model: fixed-length slices of the clips; validation generates from fixed
+    latents (previews to listen to) and compares the distribution with the training clips' (NDB)."""
+
+    length_field = "slice_len"
+    metric = "ndb"
+
+    def __init__(self, module, cfg):
+        for needed in ("sample_rate", "preview_n", "ndb_samples", "ndb_bins"):
+            if not hasattr(cfg, needed):
+                raise ConfigError(f"{module.__name__} is an unconditional model (KIND), so its Config needs a "
+                                  f"{needed!r} field, which voclab.train uses.")
+        if not hasattr(module, "sample_latents"):
+            raise ConfigError(f"{module.__name__} is an unconditional model (KIND) but has no sample_latents(cfg, n, "
+                              "generator=...) (see the protocol in voclab.models).")
+        self.module, self.cfg = module, cfg
+        self.mel = None
+        self.sample_rate = int(cfg.sample_rate)
+        self.real = np.zeros((0, 0), np.float32)
+        self.k = 0
+
+    def check_resumed(self, state: dict) -> None:
+        pass  # no mel settings to compare: the config (sample rate, slice length, latent) is compared whole
+
+    def split(self, data_dir: Path, val_clips: int):
+        # nothing is held out: NDB compares what the model makes with the clips it learns from
+        return split_files(data_dir, 0)
+
+    def dataset(self, train_files, plan: _Plan, min_items: int):
+        cfg = self.cfg
+        return AudioSlices(train_files, self.sample_rate, cfg.slice_len, normalize=plan.normalize, seed=plan.seed,
+                           first_slice=getattr(cfg, "first_slice", False), gain_range=getattr(cfg, "random_gain", None),
+                           pitch_shift=getattr(cfg, "pitch_shift", 0.0), time_shift=getattr(cfg, "time_shift", 0),
+                           min_items=min_items)
+
+    def held_out(self, dataset, val_files, plan: _Plan, data_dir: Path) -> list[str]:
+        """The real slices NDB compares with (rank 0), and the number of bins they allow."""
+        from . import metrics
+
+        self.real = dataset.reference(self.cfg.ndb_samples)  # (n_real, slice_len)
+        per_bin = getattr(metrics, "NDB_MIN_PER_BIN", 2)  # ndb's own minimum of real clips per bin
+        self.k = min(self.cfg.ndb_bins, len(self.real) // per_bin)
+        return []
+
+    def describe_held_out(self) -> str:
+        if self.k >= 2:
+            fewer = f" (ndb_bins={self.cfg.ndb_bins} needs more real clips)" if self.k < self.cfg.ndb_bins else ""
+            return f"validation: {self.cfg.preview_n} previews and NDB with k={self.k} bins{fewer}"
+        return f"validation: {self.cfg.preview_n} previews (too few clips for NDB)"
+
+    def start_fields(self) -> dict:
+        return {"validation": {"previews": self.cfg.preview_n, "ndb_k": self.k, "ndb_real": len(self.real),
+                               "ndb_generated": self.cfg.ndb_samples}}
+
+    def write_references(self, samples_dir: Path) -> None:
+        for i, clip in enumerate(self.real[: self.cfg.preview_n]):
+            target = samples_dir / "reference" / f"real_{i:02d}.wav"
+            if not target.exists():
+                save(target, clip, self.sample_rate)
+
+    def validate(self, generator, device, step: int, samples_dir: Path, writer) -> tuple[float | None, dict]:
+        """Audio of the seeds 0, 1, …: the first ``preview_n`` written (and to TensorBoard), all scored with NDB."""
+        cfg, module = self.cfg, self.module
+        count = max(cfg.preview_n, cfg.ndb_samples if self.k >= 2 else 0)
+        was_training = generator.training
+        generator.eval()
+        made = []
+        with _fork_rng(device), torch.no_grad():
+            for start in range(0, count, 64):
+                z = latents_from_seeds(module, cfg, range(start, min(start + 64, count)), device=device)
+                made.append(module.validation_audio(generator, z).float()[:, 0].cpu())  # (n, slice_len)
+        generator.train(was_training)
+        made = torch.cat(made).numpy()  # (count, slice_len)
+        folder = samples_dir / f"step_{step:06d}"
+        for seed, audio in enumerate(made[: cfg.preview_n]):
+            audio = np.clip(audio, -1, 1)
+            save(folder / f"seed_{seed:04d}.wav", audio, self.sample_rate)
+            if writer is not None:
+                writer.add_audio(f"preview/seed_{seed:04d}", torch.from_numpy(audio)[None], step,
+                                 sample_rate=self.sample_rate)
+        if self.k < 2:
+            return None, {}
+        from .metrics import ndb  # imported here: a vocoder's run never needs it
+
+        result = ndb(self.real, made[: cfg.ndb_samples], k=self.k, sample_rate=self.sample_rate, seed=0)
+        if writer is not None:
+            writer.add_scalar("val/ndb", result.bins, step)
+        return float(result.bins), {"ndb": int(result.bins), "ndb_k": int(result.k), "ndb_generated": len(made)}
+
+    def format(self, score: float) -> str:
+        return f"NDB {int(score)} of {self.k} bins"
+
+
+def _model_data(module, cfg):
+    """The vocoder or unconditional side of the loop, by the model's ``KIND``."""
+    return (_UnconditionalData if model_kind(module) == "unconditional" else _VocoderData)(module, cfg)
+
+
 # ======================================================================================
 # The run
 # ======================================================================================
@@ -415,7 +598,10 @@ class RunSummary:
     losses : dict
         Mean of each loss over the last logging window.
     val : float or None
-        Last validation log-mel L1 (mean over the held-out clips).
+        Last validation score, lower is better: log-mel L1 (mean over the held-out clips) for a
+        vocoder, NDB (statistically different bins) for an unconditional model.
+    val_metric : str
+        ``"log_mel_l1"`` or ``"ndb"``.
     best_val : float or None
     checkpoint : Path or None
         The last checkpoint written.
@@ -436,6 +622,7 @@ class RunSummary:
     seconds: float
     steps_per_second: float
     modules: dict = field(repr=False, default_factory=dict)
+    val_metric: str = "log_mel_l1"
 
     @property
     def generator(self) -> torch.nn.Module:
@@ -546,7 +733,7 @@ def _starting_checkpoint(module, model_name: str, cfg, out_dir: Path, resume: bo
     return state, path, _same_config(cfg, saved, out_dir), dict(state.get("train", {}))
 
 
-def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig, plan: _Plan, world_size: int,
+def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig | None, plan: _Plan, world_size: int,
                       init_official) -> None:
     """``RUN_DIR/config.json``, written (atomically) before the data is read: what --resume rebuilds the run from."""
     train_plan = {"steps": plan.steps, "seed": plan.seed, "normalize": plan.normalize, "world_size": world_size,
@@ -554,7 +741,8 @@ def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig, plan:
                   **({"init_official": [str(f) for f in init_official]} if init_official else {})}
     path = out_dir / RUN_CONFIG
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"model": model_name, **config_to_dict(cfg), "_mel_settings": mel.to_dict(),
+    mel_settings = {"_mel_settings": mel.to_dict()} if mel is not None else {}  # an unconditional model has none
+    tmp.write_text(json.dumps({"model": model_name, **config_to_dict(cfg), **mel_settings,
                                "_train": train_plan}, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
@@ -656,7 +844,7 @@ def _held_out_clips(val_files, mel_files, mel: MelConfig, normalize: bool, data_
 
 
 def _log_train(log, writer, display, position: _Position, steps: int, window: dict, window_steps: int,
-               seconds: float, optimizers: dict) -> dict:
+               seconds: float, optimizers: dict, data) -> dict:
     """Write one train row (the losses averaged over the window, the learning rates, the speed); return the means."""
     rate = window_steps / max(seconds, 1e-9)
     mean_losses = {key: total / window_steps for key, total in window.items()}
@@ -670,7 +858,7 @@ def _log_train(log, writer, display, position: _Position, steps: int, window: di
             writer.add_scalar(f"lr/{name}", value, position.step)
         writer.add_scalar("train/steps_per_s", rate, position.step)
     shown = " ".join(f"{key} {value:.4g}" for key, value in mean_losses.items())
-    best = f" | val {position.best_val:.4f} (best)" if position.best_val is not None else ""
+    best = f" | best val {data.format(position.best_val)}" if position.best_val is not None else ""
     display.update(f"step {position.step}/{steps} | epoch {position.epoch} | {shown} | {rate:.2f} steps/s{best}")
     return mean_losses
 
@@ -688,7 +876,7 @@ class _Plan:
 
 
 def _plan(cfg, model_name: str, info: dict, dist_info: _Dist, device: torch.device, *, steps, seed, mels_dir,
-          normalize, num_workers) -> _Plan:
+          normalize, num_workers, length_field: str = "segment_size") -> _Plan:
     """Fill in what the caller left open: from the resumed run (``info``), else from the config and device."""
     if info:  # a resumed run keeps its seed (its data order), its target, its mels and their normalisation
         if seed is not None and seed != info.get("seed", seed):
@@ -702,7 +890,7 @@ def _plan(cfg, model_name: str, info: dict, dist_info: _Dist, device: torch.devi
         normalize = normalize if normalize is not None else info.get("normalize")
     if steps is None:
         raise ConfigError("Pass steps (--steps N): the global step to train until.")
-    for needed in ("batch_size", "segment_size"):
+    for needed in ("batch_size", length_field):
         if not hasattr(cfg, needed):
             raise ConfigError(f"{model_name}'s Config has no {needed!r} field, which voclab.train needs.")
     if cfg.batch_size % dist_info.world_size:
@@ -716,8 +904,8 @@ def _plan(cfg, model_name: str, info: dict, dist_info: _Dist, device: torch.devi
                  local_batch=cfg.batch_size // dist_info.world_size, num_workers=num_workers)
 
 
-def _open_run_folder(out_dir: Path, mel: MelConfig, clips: list, position: _Position, resumed: bool,
-                     tensorboard: bool, display: _Progress):
+def _open_run_folder(out_dir: Path, data, position: _Position, resumed: bool, tensorboard: bool,
+                     display: _Progress):
     """log.jsonl, TensorBoard and the reference clips of a run folder (rank 0; config.json is written earlier)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stale = remove_stale_temporaries(out_dir / CHECKPOINT_DIR)
@@ -727,14 +915,11 @@ def _open_run_folder(out_dir: Path, mel: MelConfig, clips: list, position: _Posi
     log = _JsonlLog(out_dir / "log.jsonl", resume_step=position.step)
     writer = _tensorboard(out_dir / "tensorboard", purge_step=position.step + 1 if resumed else None) \
         if tensorboard else None
-    for name, reference, _ in clips:
-        target = out_dir / "samples" / "reference" / f"{name}.wav"
-        if not target.exists():
-            save(target, reference, mel.sample_rate)
+    data.write_references(out_dir / "samples")
     return log, writer
 
 
-def _checkpoint_contents(model_name: str, cfg, mel: MelConfig, position: _Position, raw: dict, optimizers: dict,
+def _checkpoint_contents(model_name: str, cfg, mel: MelConfig | None, position: _Position, raw: dict, optimizers: dict,
                          schedulers: dict, train_info: dict, rank_rngs: list | None) -> dict:
     """Everything a checkpoint holds (see :mod:`voclab.checkpoint`), on the CPU."""
     content = {
@@ -742,7 +927,7 @@ def _checkpoint_contents(model_name: str, cfg, mel: MelConfig, position: _Positi
         "voclab_version": __version__,
         "model": model_name,
         "config": config_to_dict(cfg),
-        "mel": mel.to_dict(),
+        "mel": mel.to_dict() if mel is not None else None,  # None: an unconditional model (its config has the rate)
         "step": position.step,
         "epoch": position.epoch,
         "epoch_step": position.epoch_step,
@@ -819,8 +1004,9 @@ def train(
     scheduler steps once per optimizer step. Every ``log_every`` steps a row goes to
     ``RUN_DIR/log.jsonl`` (and TensorBoard); every ``val_every`` steps (and at the end) the
     held-out clips are vocoded from their mels, scored with log-mel L1 on the model's
-    validation mel and written to ``RUN_DIR/samples/``; every ``ckpt_every`` steps (and at
-    the end, and after Ctrl-C) a checkpoint is written atomically.
+    validation mel and written to ``RUN_DIR/samples/`` (an unconditional model instead writes
+    the audio of its fixed latents and scores NDB against its training slices); every
+    ``ckpt_every`` steps (and at the end, and after Ctrl-C) a checkpoint is written atomically.
 
     Launched by ``torchrun`` (``WORLD_SIZE`` > 1) it runs DDP: each process trains on
     ``cfg.batch_size // world_size`` segments per step (``batch_size`` stays the global
@@ -828,12 +1014,13 @@ def train(
     ``step`` counts optimizer steps — the same number on every rank. The run folder must
     be shared by the processes (one machine).
 
-    Notebook: 06_melgan, 07_hifigan.
+    Notebook: 04_wavegan, 06_melgan, 07_hifigan.
 
     Parameters
     ----------
     model_name : str
-        ``"hifigan"``, ``"melgan"``, ``"wavenet"`` or a registered model (:func:`voclab.models.register_model`).
+        ``"hifigan"``, ``"melgan"``, ``"wavenet"``, ``"wavegan"`` or a registered model
+        (:func:`voclab.models.register_model`).
     cfg : the model's Config or None
         From :func:`voclab.config.load_config`. ``None``: the model's defaults, or the saved
         config when resuming. A resumed run refuses a config that differs from its saved one.
@@ -877,7 +1064,8 @@ def train(
         DataLoader worker processes; default 0 on the CPU (the cores train), up to 4 per
         GPU (loading and mels in parallel with the GPU). The crops do not depend on it.
     val_clips : int
-        Whole clips held out for validation (ignored for a ``voclab prepare`` folder).
+        Whole clips held out for validation (ignored for a ``voclab prepare`` folder, and by an
+        unconditional model, which is validated against the clips it trains on).
     normalize : bool, optional
         Peak-normalise each file to 0.95 (HiFi-GAN's data loading). Default: yes, except
         with ``mels_dir`` — the acoustic model made its mels from the recordings as they are.
@@ -946,34 +1134,37 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     from_saved_config = resume and state is None  # stopped before its first checkpoint: step 0, its own config
     if from_saved_config and not init_official and info.get("init_official"):
         init_official = info["init_official"]  # it started from official weights: so does its restart
-    mel = mel_config_of(cfg)
-    score_mel = module.validation_mel_config(cfg) if hasattr(module, "validation_mel_config") else mel
+    data = _model_data(module, cfg)  # a vocoder (mel -> audio) or an unconditional model (latent -> audio)
+    mel = data.mel  # None for an unconditional model
     if state is not None:
-        MelConfig.from_dict(dict(state["mel"])).require_match(mel, what="the resumed run's config")
+        data.check_resumed(state)
+    if mels_dir is not None and mel is None:
+        raise ConfigError(f"{model_name} is an unconditional model: it learns from audio alone and takes no mels; "
+                          "drop --mels.")
     plan = _plan(cfg, model_name, info, dist_info, device, steps=steps, seed=seed, mels_dir=mels_dir,
-                 normalize=normalize, num_workers=num_workers)
+                 normalize=normalize, num_workers=num_workers, length_field=data.length_field)
     if is_main:  # before the data is read: a run killed at any moment from here on can be resumed
         _write_run_config(out_dir, model_name, cfg, mel, plan, dist_info.world_size, init_official)
 
-    # ---------------------------------------------------------------- data: random segments, whole validation clips
-    train_files, val_files = split_files(data_dir, val_clips)
-    dataset = AudioSegments(train_files, mel, cfg.segment_size, normalize=plan.normalize, seed=plan.seed,
-                            gain_range=getattr(cfg, "random_gain", None), min_items=cfg.batch_size,
-                            mels_dir=plan.mels_dir)
+    # ---------------------------------------------------------------- data: random segments (or slices), held-out clips
+    # a step may take several real batches (WaveGAN: one per critic update); the loader stacks them
+    per_step = int(module.batches_per_step(cfg)) if hasattr(module, "batches_per_step") else 1
+    if per_step < 1:
+        raise ConfigError(f"{module.__name__}.batches_per_step must be at least 1, got {per_step}.")
+    step_batch = plan.local_batch * per_step
+    train_files, val_files = data.split(data_dir, val_clips)
+    dataset = data.dataset(train_files, plan, min_items=cfg.batch_size * per_step)
     if info.get("train_files", len(dataset.files)) != len(dataset.files):
         warnings.warn(f"the run trained on {info['train_files']} files, the data folder now gives "
                       f"{len(dataset.files)}: training goes on, but the data order is not the one the run would "
                       "have seen.", stacklevel=3)
     sampler = torch.utils.data.DistributedSampler(
         dataset, num_replicas=dist_info.world_size, rank=dist_info.rank, shuffle=True, seed=plan.seed, drop_last=True)
-    steps_per_epoch = len(sampler) // plan.local_batch
-    clips = []
-    if is_main:
-        val_mels = pair_mels(val_files, plan.mels_dir, mel) if plan.mels_dir is not None and val_files else None
-        clips = _held_out_clips(val_files, val_mels, mel, plan.normalize, data_dir)
+    steps_per_epoch = len(sampler) // step_batch
+    val_names = data.held_out(dataset, val_files, plan, data_dir) if is_main else []
     train_info = {"seed": plan.seed, "world_size": dist_info.world_size, "batch_size": cfg.batch_size,
                   "steps": plan.steps, "train_files": len(dataset.files), "normalize": plan.normalize,
-                  "val_clips": [c[0] for c in clips], "schedule": SCHEDULE,
+                  "val_clips": val_names, "schedule": SCHEDULE,
                   **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
                   **({"init_official": [str(p) for p in init_official]} if init_official else {})}
 
@@ -1000,14 +1191,13 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     display = _Progress(progress and is_main)
     log = writer = None
     if is_main:
-        log, writer = _open_run_folder(out_dir, mel, clips, position, state is not None or from_saved_config,
+        log, writer = _open_run_folder(out_dir, data, position, state is not None or from_saved_config,
                                        tensorboard, display)
         log.write({"type": "event", "event": "resume" if state is not None else "start", "step": position.step,
                    "time": time.time(), "model": model_name, "device": str(device),
                    "world_size": dist_info.world_size, "bf16": bf16, "compile": bool(compile),
-                   "train_files": len(dataset.files), "val_clips": [c[0] for c in clips],
+                   "train_files": len(dataset.files), **data.start_fields(),
                    "steps_per_epoch": steps_per_epoch, "target_steps": plan.steps,
-                   "validation_mel": score_mel.to_dict(),
                    **({"init_official": train_info["init_official"]} if init_official and state is None else {}),
                    **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
                    **({"restarted_from": RUN_CONFIG} if from_saved_config else {}),
@@ -1017,8 +1207,10 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                          f"{RUN_CONFIG}")
         what = (f"resuming {out_dir} at step {position.step}" if state is not None
                 else f"training {model_name} in {out_dir}" + (f" from step {position.step}" if position.step else ""))
-        display.note(f"{what}: {len(dataset.files)} training files, {len(clips)} validation clips, "
-                     f"batch {cfg.batch_size} on {dist_info.world_size} x {device}, {steps_per_epoch} steps/epoch")
+        batches = f" x {per_step} batches a step" if per_step > 1 else ""
+        display.note(f"{what}: {len(dataset.files)} training files, {data.describe_held_out()}, "
+                     f"batch {cfg.batch_size}{batches} on {dist_info.world_size} x {device}, "
+                     f"{steps_per_epoch} steps/epoch")
 
     def checkpoint(rank_rngs: list | None) -> dict:
         return _checkpoint_contents(model_name, cfg, mel, position, raw, optimizers, schedulers, train_info, rank_rngs)
@@ -1039,7 +1231,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                 sampler.set_epoch(position.epoch)
                 dataset.set_epoch(position.epoch)
                 loader = torch.utils.data.DataLoader(
-                    dataset, batch_size=plan.local_batch, sampler=list(sampler)[position.epoch_step * plan.local_batch:],
+                    dataset, batch_size=step_batch, sampler=list(sampler)[position.epoch_step * step_batch:],
                     drop_last=True, num_workers=plan.num_workers, pin_memory=device.type == "cuda",
                     # its own generator: creating a loader must not draw from the training random stream
                     generator=torch.Generator().manual_seed(plan.seed * 100_003 + position.epoch),
@@ -1068,23 +1260,23 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                     # logging
                     if is_main and (position.step % log_every == 0 or finishing):
                         mean_losses = _log_train(log, writer, display, position, plan.steps, window, window_steps,
-                                                    time.perf_counter() - window_start, optimizers)
+                                                    time.perf_counter() - window_start, optimizers, data)
                         window, window_steps, window_start = {}, 0, time.perf_counter()
 
                     # validation
                     improved = False
-                    if is_main and clips and (position.step % val_every == 0 or finishing):
-                        per_clip = _validate(module, unwrap(nets["generator"]), clips, score_mel, device,
-                                             position.step, out_dir / "samples", writer)
-                        last_val = float(np.mean(list(per_clip.values())))
-                        improved = position.best_val is None or last_val < position.best_val
-                        position.best_val = last_val if improved else position.best_val
-                        log.write({"type": "val", "step": position.step, "time": time.time(), "log_mel_l1": last_val,
-                                   "clips": per_clip, "best": improved})
-                        if writer is not None:
-                            writer.add_scalar("val/log_mel_l1", last_val, position.step)
-                        display.note(f"step {position.step}: validation log-mel L1 {last_val:.4f}"
-                                     + (" (best so far)" if improved else f" (best {position.best_val:.4f})"))
+                    if is_main and (position.step % val_every == 0 or finishing):
+                        score, fields = data.validate(unwrap(nets["generator"]), device, position.step,
+                                                      out_dir / "samples", writer)
+                        if score is not None:  # lower is better: log-mel L1, or NDB's different bins
+                            last_val = score
+                            improved = position.best_val is None or last_val < position.best_val
+                            position.best_val = last_val if improved else position.best_val
+                            log.write({"type": "val", "step": position.step, "time": time.time(), **fields,
+                                       "best": improved})
+                            display.note(f"step {position.step}: validation {data.format(last_val)}"
+                                         + (" (best so far)" if improved
+                                            else f" (best {data.format(position.best_val)})"))
 
                     # checkpoints (every rank gathers random states; rank 0 writes); best.pt has a step
                     # file's contents (a link to it when there is one)
@@ -1126,6 +1318,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     seconds = time.perf_counter() - started
     return RunSummary(
         run_dir=out_dir, step=position.step, epoch=position.epoch, losses=mean_losses, val=last_val,
+        val_metric=data.metric,
         best_val=position.best_val, checkpoint=last_checkpoint, seconds=seconds,
         steps_per_second=(position.step - start_step) / seconds if seconds > 0 else 0.0,
         modules={name: unwrap(net) for name, net in nets.items()},
