@@ -5,11 +5,13 @@
 ``voclab prepare SRC -o OUT`` / ``voclab prepare --mini-ljspeech -o OUT``
     Make a training folder from any audio (or LJSpeech, or the offline mini-LJSpeech).
 ``voclab train MODEL --config NAME --data DIR --out RUN_DIR``
-    Train a reference vocoder (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``;
+    Train a reference vocoder or WaveGAN (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``;
     ``--init-official g_… do_…`` continues an official HiFi-GAN run; ``--mels DIR`` fine-tunes
     on an acoustic model's ground-truth-aligned mels.
 ``voclab vocode CHECKPOINT INPUT... -o OUT_DIR``
     Turn mels or recordings into audio with a checkpoint (long inputs in chunks: ``--chunk-frames``).
+``voclab generate CHECKPOINT -n 16 -o OUT_DIR [--seed S] [--pitch MIDI]``
+    Sample an unconditional model (WaveGAN): WAVs and a ``seeds.json``.
 ``voclab slim CHECKPOINT -o OUT.pt``
     Write a generator-only copy of a checkpoint, to vocode with or share.
 
@@ -128,7 +130,10 @@ def train_command(args) -> int:
         val_clips=args.val_clips, normalize=False if args.no_normalize else None, tensorboard=not args.no_tensorboard,
     )
     if int(os.environ.get("RANK", "0")) == 0:
-        best = f", best validation log-mel L1 {summary.best_val:.4f}" if summary.best_val is not None else ""
+        best = ""
+        if summary.best_val is not None:
+            best = (f", best validation NDB {summary.best_val:.0f} bins" if summary.val_metric == "ndb"
+                    else f", best validation log-mel L1 {summary.best_val:.4f}")
         print(f"done: step {summary.step} in {summary.seconds:.1f} s ({summary.steps_per_second:.2f} steps/s)"
               f"{best}; last checkpoint {summary.checkpoint}")
     return 0
@@ -141,6 +146,17 @@ def vocode_command(args) -> int:
     chunk_frames = None if args.chunk_frames == 0 else args.chunk_frames
     for path in vocode(args.checkpoint, args.inputs, args.out, device=args.device, chunk_frames=chunk_frames):
         print(path)
+    return 0
+
+
+def generate_command(args) -> int:
+    """``voclab generate``: an unconditional checkpoint -> OUT_DIR/<model>_<seed>.wav + seeds.json."""
+    from .vocode import SEEDS_FILE, generate
+
+    paths = generate(args.checkpoint, args.n, args.out, seed=args.seed, pitch=args.pitch, device=args.device)
+    for path in paths:
+        print(path)
+    print(f"{len(paths)} clips; their seeds are in {Path(args.out) / SEEDS_FILE}")
     return 0
 
 
@@ -181,11 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_parser.set_defaults(run=doctor)
 
     tr = commands.add_parser(
-        "train", help="train a reference vocoder (resumable; DDP under torchrun)",
-        description="Train a reference vocoder. Multi-GPU: torchrun --nproc_per_node N -m voclab train ...",
+        "train", help="train a reference vocoder or WaveGAN (resumable; DDP under torchrun)",
+        description="Train a reference model. Multi-GPU: torchrun --nproc_per_node N -m voclab train ...",
     )
-    tr.add_argument("model", metavar="MODEL", help="hifigan, melgan, wavenet (or a model registered in Python with "
-                         "voclab.models.register_model, in a script that then calls voclab.cli.main)")
+    tr.add_argument("model", metavar="MODEL", help="hifigan, melgan, wavenet, wavegan (or a model registered in "
+                         "Python with voclab.models.register_model, in a script that then calls voclab.cli.main)")
     tr.add_argument("--config", metavar="NAME_OR_FILE",
                     help="a shipped config (e.g. hifigan_v1) or a JSON file; default: the model's defaults "
                          "(or, with --resume, the run's saved config)")
@@ -212,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-every", type=int, default=1000, metavar="N", help="validate every N steps (1000)")
     tr.add_argument("--ckpt-every", type=int, default=5000, metavar="N", help="checkpoint every N steps (5000)")
     tr.add_argument("--keep-last", type=int, default=3, metavar="N", help="step checkpoints kept, plus best.pt (3)")
-    tr.add_argument("--val-clips", type=int, default=2, metavar="N", help="whole clips held out for validation (2)")
+    tr.add_argument("--val-clips", type=int, default=2, metavar="N",
+                    help="vocoders: whole clips held out for validation (2); an unconditional model (wavegan) holds "
+                         "none out: it is validated against its training clips (NDB)")
     tr.add_argument("--seed", type=int, metavar="N",
                     help="initial weights, data order, crops (default: the config's seed, else 0)")
     tr.add_argument("--num-workers", type=int, metavar="N",
@@ -232,6 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="mel frames per pass of the generator, which bounds its memory; the audio is the same "
                          "(default 1024: 11.9 s at 22.05 kHz; 0: each input in one pass)")
     vo.set_defaults(run=vocode_command)
+
+    ge = commands.add_parser("generate", help="sample an unconditional model (WaveGAN): WAVs + seeds.json",
+                             description="Make N clips with an unconditional checkpoint, clip i from the latent of "
+                                         "seed S + i; a run's validation previews are seeds 0, 1, ... "
+                                         "(a vocoder checkpoint goes to voclab vocode instead).")
+    ge.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, or RUN_DIR/best")
+    ge.add_argument("-n", type=int, default=16, metavar="N", help="clips to make (16)")
+    ge.add_argument("-o", "--out", metavar="OUT_DIR", required=True, help="where the WAVs and seeds.json go")
+    ge.add_argument("--seed", type=int, metavar="S", help="seed of the first clip (default: a random one, recorded)")
+    ge.add_argument("--pitch", type=int, metavar="MIDI", help="MIDI pitch, for pitch-conditional models")
+    ge.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    ge.set_defaults(run=generate_command)
 
     sl = commands.add_parser("slim", help="write a generator-only copy of a checkpoint (to vocode or share)",
                              description="Keep a checkpoint's generator, config and mel settings; drop the "

@@ -19,12 +19,18 @@ Inputs
     (a ``MelConfig`` dict). Without a sidecar it is accepted when its band count fits,
     with a warning that its settings could not be checked.
 
-Notebook: 07_hifigan, 08_shootout.
+An unconditional model (WaveGAN) has no mel to start from: :func:`generate` (``voclab
+generate``) samples it, and :func:`vocode` refuses it — as :func:`generate` refuses a vocoder —
+with the command to use instead.
+
+Notebook: 04_wavegan, 07_hifigan, 08_shootout.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -33,12 +39,16 @@ import numpy as np
 from .audio import FORMATS, load, save
 from .checkpoint import CHUNK_FRAMES, Checkpoint, check_chunk_frames, load_checkpoint
 from .config import resolve_device
-from .errors import AudioFileNotFoundError, ConfigError, UnsupportedFormatError
+from .errors import AudioFileNotFoundError, CheckpointError, ConfigError, UnsupportedFormatError
 from .melfiles import MEL_FORMATS, read_mel, save_mel
 from .spectral import mel_spectrogram
 
 # read_mel and save_mel live in voclab.melfiles; they are part of vocoding, so they are here too
-__all__ = ["vocode", "read_mel", "save_mel", "prepare_for_inference", "check_output_folder"]
+__all__ = ["vocode", "generate", "read_mel", "save_mel", "prepare_for_inference", "check_output_folder",
+           "SEEDS_FILE"]
+
+#: What :func:`generate` writes beside the WAVs: the checkpoint, and the seed of every clip.
+SEEDS_FILE = "seeds.json"
 
 
 def prepare_for_inference(checkpoint: Checkpoint) -> Checkpoint:
@@ -158,6 +168,11 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
                 f"{path.name}: vocode reads audio ({', '.join(sorted(FORMATS))}) or mels (.npz, .npy)."
             )
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, device=device)
+    if ckpt.kind != "vocoder":
+        raise CheckpointError(
+            f"{ckpt.path} is an unconditional {ckpt.model}: it makes audio from random latents, not from mel "
+            f"spectrograms, so it cannot vocode. Sample it instead: voclab generate {ckpt.path} -n 16 -o OUT_DIR."
+        )
     prepare_for_inference(ckpt)
     mel_cfg = ckpt.mel
 
@@ -177,4 +192,76 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
         if length is not None:  # analysis-synthesis: give back as many samples as came in
             audio = audio[:length] if len(audio) >= length else np.pad(audio, (0, length - len(audio)))
         written.append(save(out_dir / f"{name}.wav", np.clip(audio, -1.0, 1.0), mel_cfg.sample_rate))
+    return written
+
+
+def generate(checkpoint: str | Path | Checkpoint, n: int, out_dir: str | Path, *, seed: int | None = None,
+             pitch: int | None = None, device: str = "cpu") -> list[Path]:
+    """Sample an unconditional model (WaveGAN): ``n`` WAVs and a ``seeds.json`` in ``out_dir``.
+
+    Clip ``i`` is made from the latent of seed ``seed + i`` (:func:`voclab.checkpoint.latents_from_seeds`,
+    from the model's own latent distribution), at the checkpoint's sample rate and slice length:
+    ``OUT_DIR/<model>_<seed>.wav``. ``seeds.json`` records the checkpoint, its step, the rate, the
+    length, the latent distribution and each file's seed, so any clip can be made again
+    (``--seed`` with that seed, ``-n 1``). A run's validation previews are seeds 0, 1, …:
+    ``--seed 0`` writes them again. Without ``seed`` a random one is drawn (and recorded).
+    The output folder and the arguments are checked before the checkpoint is loaded.
+
+    Notebook: 04_wavegan.
+
+    Parameters
+    ----------
+    checkpoint : str, Path or Checkpoint
+        A checkpoint file (a slim one too), a run folder (latest checkpoint), ``RUN_DIR/best``,
+        or a loaded one.
+    n : int
+        Clips to make.
+    out_dir : str or Path
+    seed : int, optional
+        Seed of the first clip (>= 0).
+    pitch : int, optional
+        A MIDI pitch for pitch-conditional models; an unconditional model refuses it.
+    device : {"cpu", "cuda", "cuda:N", "mps"}
+
+    Returns
+    -------
+    paths : list of Path
+        The WAV files, in seed order.
+
+    Raises
+    ------
+    voclab.errors.CheckpointError
+        A vocoder checkpoint (use ``voclab vocode``), or an unreadable one.
+    voclab.errors.ConfigError
+        ``n`` < 1, a negative seed, a pitch for an unconditional model, an output folder that
+        cannot be written to.
+    """
+    device = resolve_device(device)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"-n is the number of clips to make: a whole number of at least 1 (got {n!r}).")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ConfigError(f"--seed must be a whole number >= 0 (got {seed!r}).")
+    out_dir = check_output_folder(out_dir)
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, device=device)
+    if ckpt.kind == "vocoder":
+        raise CheckpointError(
+            f"{ckpt.path} is a {ckpt.model} vocoder: it turns mel spectrograms into audio and cannot make audio from "
+            f"nothing. Vocode with it instead: voclab vocode {ckpt.path} RECORDING.wav -o {out_dir}."
+        )
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    audio = ckpt.generate(n, seed=int(seed), pitch=pitch)  # (n, slice_len)
+    written = []
+    for i, clip in enumerate(audio):
+        written.append(save(out_dir / f"{ckpt.model}_{seed + i:08d}.wav", np.clip(clip, -1.0, 1.0), ckpt.sample_rate))
+    cfg = ckpt.cfg
+    record = {
+        "checkpoint": str(ckpt.path), "model": ckpt.model, "step": ckpt.step, "sample_rate": ckpt.sample_rate,
+        "samples": int(audio.shape[1]), "latent": {"dim": getattr(cfg, "latent_dim", None),
+                                                   "distribution": getattr(cfg, "latent_distribution", None)},
+        "clips": [{"file": path.name, "seed": seed + i} for i, path in enumerate(written)],
+    }
+    tmp = out_dir / f".{SEEDS_FILE}.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out_dir / SEEDS_FILE)
     return written
