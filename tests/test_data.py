@@ -27,11 +27,18 @@ def test_manifest_matches_files():
     assert data.verify_data() == []
 
 
-def test_both_kinds_are_shipped():
+def test_every_kind_is_shipped():
     speech, instrument = data.list_clips("speech"), data.list_clips("instrument")
+    drums = data.list_clips("drums")
     assert "arctic_a0007" in speech and "arctic_a0009" in speech
     assert len(instrument) >= 10
-    assert sorted(speech + instrument) == CLIPS
+    assert len(drums) == 30
+    assert sorted(speech + instrument + drums) == CLIPS
+
+
+def test_shipped_data_stays_small():
+    total = sum(p.stat().st_size for p in data.data_dir().rglob("*") if p.is_file())
+    assert total < 5e6, f"data/ holds {total / 1e6:.2f} MB; the course keeps it under 5 MB"
 
 
 @pytest.mark.parametrize("name", CLIPS)
@@ -70,7 +77,7 @@ def test_unknown_clip_names_the_valid_ones():
     with pytest.raises(DataError):
         data.clip_info("nope")
     with pytest.raises(DataError, match="kind"):
-        data.list_clips("drums")
+        data.list_clips("piano")
 
 
 @pytest.fixture
@@ -107,6 +114,70 @@ def test_missing_manifest_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="build_data.py"):
         data.list_clips()
     assert len(data.verify_data()) == 1
+
+
+# ------------------------------------------------------------------ drum hits
+
+
+def test_drum_hits_are_cc0_or_mit_16k_one_shots():
+    names = data.list_clips("drums")
+    licences = {data.clip_info(name)["licence"] for name in names}
+    assert licences == {"CC0-1.0", "MIT (FluidR3_GM soundfont, Frank Wen)"}
+    sources = {data.clip_info(name)["source"]["package"].split()[0] for name in names}
+    assert sources == {"sonic-pi-samples", "fluid-soundfont-gm"}
+    kits = {data.clip_info(name).get("kit") for name in names} - {None}
+    assert len(kits) == 8  # every GM kit family
+    for name in names:
+        info = data.clip_info(name)
+        assert info["sample_rate"] == 16000 and info["n_samples"] <= 16384
+        y, _ = data.load_clip(name)
+        assert np.abs(y).max() == pytest.approx(0.9, abs=1e-3)
+        # onset-aligned: the hit is within 40 dB of its peak by 2 ms (32 samples) in
+        assert np.flatnonzero(np.abs(y) >= 0.9 * 10 ** (-40 / 20))[0] <= 33, name
+
+
+def test_load_drums_pads_to_the_slice():
+    hits, names = data.load_drums()
+    assert hits.shape == (30, 16384) and hits.dtype == np.float32
+    assert names == data.list_clips("drums")
+    np.testing.assert_allclose(np.abs(hits).max(axis=1), 0.9, atol=1e-3)
+    for row, name in zip(hits, names):
+        n = data.clip_info(name)["n_samples"]
+        y, _ = data.load_clip(name)
+        np.testing.assert_array_equal(row[:n], y)
+        assert not row[n:].any()  # zero-padded after the hit
+
+
+def test_load_drums_other_lengths_and_rates():
+    longest = max(data.clip_info(name)["n_samples"] for name in data.list_clips("drums"))
+    hits, _ = data.load_drums(slice_len=None)
+    assert hits.shape == (30, longest)
+    short, names = data.load_drums(slice_len=2048)
+    assert short.shape == (30, 2048)
+    cut = [i for i, name in enumerate(names) if data.clip_info(name)["n_samples"] > 2048]
+    assert cut and np.all(np.abs(short[cut, -1]) < 1e-3)  # faded out where it is cut
+    hits8k, _ = data.load_drums(sr=8000, slice_len=8192)
+    assert hits8k.shape == (30, 8192)
+    with pytest.raises(ConfigError, match="positive"):
+        data.load_drums(slice_len=0)
+
+
+def test_load_drums_on_old_data_says_to_rebuild(tmp_path, monkeypatch):
+    import json
+
+    copy = tmp_path / "data"
+    shutil.copytree(data.data_dir(), copy, ignore=shutil.ignore_patterns("drums"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["clips"] = [c for c in manifest["clips"] if c["kind"] != "drums"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("VOCLAB_DATA", str(copy))
+    with pytest.raises(DataError, match="no drum hits.*build_data.py"):
+        data.load_drums()
+
+
+def test_verify_data_sees_a_stray_drum_file(data_copy):
+    (data_copy / "drums" / "stray.flac").write_bytes(b"fLaC")
+    assert "extra file: drums/stray.flac is not in the manifest" in data.verify_data()
 
 
 def test_build_data_check_passes():

@@ -13,6 +13,11 @@ What it ships (every clip mono FLAC, 16-bit):
   at most 4 s, resampled from 44.1 kHz to 22050 Hz), and eleven NSynth-style notes, one
   per NSynth family, rendered at 16 kHz from Debian ``fluid-soundfont-gm`` (MIT) with
   pyfluidsynth: 4 s each, key held for 3 s then released.
+* ``data/drums/``: thirty one-shot drum hits for notebook 04 (WaveGAN) at 16 kHz, made the
+  way ``voclab prepare --drums`` makes its corpus (same selection rules, onset alignment
+  and peak level), each cut to what the hit needs: fifteen CC0 recordings from
+  ``sonic-pi-samples`` and fifteen General MIDI percussion hits rendered from FluidR3_GM
+  (MIT), from eight kits.
 
 It also writes ``data/manifest.json`` (per clip: rate, length, sha256, source, licence,
 transcript or pitch/velocity/family) and ``data/LICENSES.md`` (one line per file, then the
@@ -45,6 +50,16 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing voclab
 
 from voclab.audio import resample, save  # noqa: E402 (after the sys.path line)
 from voclab.errors import DataError  # noqa: E402
+from voclab.prepare import (  # noqa: E402
+    DRUM_PEAK,
+    GM_DRUM_KITS,
+    GM_PERCUSSION,
+    DrumRenderer,
+    drum_requirements,
+    load_sonic_pi_hit,
+    shape_hit,
+    sonic_pi_licences,
+)
 
 PEAK = 0.9  # real recordings are peak-normalised to this (about -0.9 dBFS)
 SPEECH_SR = 16000
@@ -91,6 +106,21 @@ LIBRIVOX = [
     "sense_and_sensibility_01_austen_64kb-0930",
 ]
 SONIC_PI_CLIPS = ["ambi_piano", "guit_em9", "bass_woodsy_c", "perc_bell", "loop_tabla"]
+DRUM_SR = 16000
+DRUM_MAX_SAMPLES = 16384  # WaveGAN's slice: no shipped hit is longer
+DRUM_TAIL_DB = -60.0  # a hit ends at its last sample within 60 dB of its peak
+# sonic-pi one-shots (all CC0 in Debian's copyright file; the build checks)
+SONIC_PI_DRUMS = [
+    "bd_808", "bd_haus", "bd_tek", "bd_zum", "drum_heavy_kick", "drum_snare_hard", "sn_dolf",
+    "drum_cymbal_closed", "drum_cymbal_pedal", "drum_tom_mid_hard", "drum_cowbell", "elec_hi_snare",
+    "elec_triangle", "perc_snap", "tabla_na_s",
+]
+# FluidR3_GM percussion: (bank-128 program, GM key), from every kit family
+FLUID_DRUMS = [
+    (0, 36), (0, 38), (0, 42), (0, 46), (0, 39), (32, 38),
+    (25, 36), (25, 38), (25, 56), (25, 75),
+    (8, 45), (16, 36), (24, 40), (40, 38), (48, 81),
+]
 # NSynth family, NSynth source, General MIDI program (0-based), MIDI pitch, velocity
 RENDERS = [
     ("bass", "electronic", 33, 36, 100),
@@ -372,6 +402,89 @@ def render_one(synth, font: int, program: int, pitch: int, velocity: int) -> np.
     return stereo.mean(axis=1)
 
 
+# ---------------------------------------------------------------------------- drums
+
+
+def build_drums(root: Path) -> list[dict]:
+    """Thirty one-shot hits, cut to what each needs (``voclab prepare --drums`` makes the full set)."""
+    drum_requirements(SONIC_PI, SOUNDFONT)
+    licences = sonic_pi_licences(Path(DEBIAN_COPYRIGHT.format("sonic-pi-samples")))
+    version = debian_version("sonic-pi-samples")
+    shaping = (
+        f"onset-aligned (2 ms before the first sample within 40 dB of the peak), cut after the "
+        f"last sample within {-DRUM_TAIL_DB:g} dB of the peak with a 5 ms fade (at most "
+        f"{DRUM_MAX_SAMPLES} samples), peak-normalised to {DRUM_PEAK}"
+    )
+    clips = []
+    for name in SONIC_PI_DRUMS:
+        path = require(SONIC_PI / f"{name}.flac", "apt-get install sonic-pi-samples")
+        info = licences.get(name, licences["*"])
+        if info["licence"] != "CC0":
+            raise DataError(f"{name} is {info['licence']} in Debian's copyright file; ship CC0 hits only")
+        y, channels, sr = load_sonic_pi_hit(path, DRUM_SR)
+        y, _ = shape_hit(y, DRUM_SR, DRUM_MAX_SAMPLES, trim_tail_db=DRUM_TAIL_DB)
+        y = y[: np.flatnonzero(y)[-1] + 1] if y.any() else y  # no padding: the hit only
+        clips.append(
+            clip_entry(
+                root,
+                f"sonicpi_{name}",
+                "drums",
+                peak_normalise(y, DRUM_PEAK),
+                DRUM_SR,
+                collection="sonic-pi samples (drum hits)",
+                source={
+                    "package": f"sonic-pi-samples {version} (Debian)",
+                    "path": str(path),
+                    "credit": f"{info['copyright']}, {info['source']}",
+                },
+                licence=CC0,
+                processing=f"{channels} channel(s) averaged; resampled {sr} -> {DRUM_SR} Hz (soxr_hq); {shaping}",
+            )
+        )
+    fluid_version = debian_version("fluid-soundfont-gm")
+    renderer_version = importlib.metadata.version("pyfluidsynth")
+    with DrumRenderer(SOUNDFONT, DRUM_SR) as synth:
+        for program, key in FLUID_DRUMS:
+            kit, preset = GM_DRUM_KITS[program], synth.preset_name(program)
+            if not preset:
+                raise DataError(f"the soundfont has no bank-128 preset {program} ({kit})")
+            y = synth.render(program, key, DRUM_MAX_SAMPLES / DRUM_SR + 0.1)
+            if np.abs(y).max() < 1e-3:
+                raise DataError(f"{kit} key {key} renders silent; choose another hit")
+            y, _ = shape_hit(y, DRUM_SR, DRUM_MAX_SAMPLES, trim_tail_db=DRUM_TAIL_DB)
+            y = y[: np.flatnonzero(y)[-1] + 1]
+            key_name = GM_PERCUSSION[key]
+            slug = re.sub(r"[^a-z0-9]+", "_", f"{kit} {key:03d} {key_name}".lower()).strip("_")
+            clips.append(
+                clip_entry(
+                    root,
+                    f"fluidr3_{slug}",
+                    "drums",
+                    peak_normalise(y, DRUM_PEAK),
+                    DRUM_SR,
+                    collection="FluidR3_GM renders (GM percussion)",
+                    kit=kit,
+                    preset=preset,
+                    bank=128,
+                    gm_program=program,
+                    key=key,
+                    key_name=key_name,
+                    velocity=100,
+                    source={
+                        "package": f"fluid-soundfont-gm {fluid_version} (Debian)",
+                        "path": str(SOUNDFONT),
+                        "renderer": f"FluidSynth via pyfluidsynth {renderer_version}",
+                    },
+                    licence=FLUID_MIT,
+                    processing=(
+                        f"rendered at {DRUM_SR} Hz on channel 10 (bank 128), velocity 100, reverb and "
+                        f"chorus off, stereo averaged; {shaping}"
+                    ),
+                )
+            )
+    return clips
+
+
 # ---------------------------------------------------------------------------- licences
 
 
@@ -505,6 +618,20 @@ samples, so its MIT notice goes with them (from `/usr/share/doc/fluid-soundfont-
 ```
 {fluid}
 ```
+
+## Drum hits (`drums/*.flac`)
+
+One-shot hits for notebook 04 (WaveGAN), 16 kHz, each cut to what the hit needs: from 2 ms
+before its onset to its last sample within 60 dB of its peak, with a 5 ms fade there (at most
+16384 samples, 1.024 s: a longer hit is cut there with a 50 ms fade), then peak-normalised to
+0.9; these are the changes made here.
+
+* `drums/sonicpi_*.flac`: recordings from Debian's `sonic-pi-samples` that its copyright file
+  lists as CC0 (author and freesound source of each in the table above; see the Sonic Pi
+  section for CC0), down-mixed to mono and resampled from 44.1 kHz.
+* `drums/fluidr3_<kit>_<key>_<name>.flac`: General MIDI percussion (bank 128, channel 10,
+  velocity 100, reverb and chorus off) rendered by FluidSynth from the FluidR3_GM soundfont,
+  under the MIT notice of the FluidR3_GM section above.
 """
 
 
@@ -512,10 +639,15 @@ samples, so its MIT notice goes with them (from `/usr/share/doc/fluid-soundfont-
 
 
 def build(root: Path) -> list[dict]:
-    for kind in ("speech", "instrument"):  # start clean: a dropped clip must not linger
+    for kind in ("speech", "instrument", "drums"):  # start clean: a dropped clip must not linger
         for old in (root / kind).glob("*") if (root / kind).is_dir() else []:
             old.unlink()
-    clips = build_speech(root) + build_sonic_pi(root, sonic_pi_credits()) + render_notes(root)
+    clips = (
+        build_speech(root)
+        + build_sonic_pi(root, sonic_pi_credits())
+        + render_notes(root)
+        + build_drums(root)
+    )
     manifest = {
         "format": 1,
         "generated_by": "tools/build_data.py",
@@ -523,10 +655,12 @@ def build(root: Path) -> list[dict]:
             "speech": SPEECH_SR,
             "instrument (sonic-pi recordings)": SONIC_PI_SR,
             "instrument (FluidR3_GM renders)": RENDER_SR,
+            "drums": DRUM_SR,
         },
         "normalisation": (
             f"Recordings (speech and sonic-pi) are peak-normalised to {PEAK}; the "
-            "FluidR3_GM renders keep one fixed gain so that velocity sets their level."
+            "FluidR3_GM renders keep one fixed gain so that velocity sets their level; "
+            f"every drum hit is peak-normalised to {DRUM_PEAK}."
         ),
         "encoding": "FLAC, mono, 16-bit PCM",
         "clips": clips,

@@ -2,10 +2,10 @@
 
 Everything here works offline. Three kinds of audio:
 
-* **Shipped clips** in ``data/`` (real speech and real instruments, small and permissively
-  licensed; see ``data/LICENSES.md``), described by ``data/manifest.json`` and rebuilt by
-  ``python tools/build_data.py``: :func:`list_clips`, :func:`clip_info`, :func:`load_clip`,
-  :func:`verify_data`.
+* **Shipped clips** in ``data/`` (real speech, real instruments and thirty drum hits, small
+  and permissively licensed; see ``data/LICENSES.md``), described by ``data/manifest.json``
+  and rebuilt by ``python tools/build_data.py``: :func:`list_clips`, :func:`clip_info`,
+  :func:`load_clip`, :func:`load_drums`, :func:`verify_data`.
 * **A procedural mini-NSynth** (:func:`mini_nsynth`): hundreds of labelled 4 s notes made by
   classic synthesis methods, bit-identical for a seed, generated lazily note by note.
 * **Test signals** whose answer is known in advance (:func:`chirp`, :func:`harmonic_stack`,
@@ -37,6 +37,7 @@ __all__ = [
     "list_clips",
     "clip_info",
     "load_clip",
+    "load_drums",
     "verify_data",
     "chirp",
     "harmonic_stack",
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 #: The kinds of clip shipped in ``data/`` (one sub-folder each).
-KINDS = ("speech", "instrument")
+KINDS = ("speech", "instrument", "drums")
 MANIFEST = "manifest.json"
 LICENSES = "LICENSES.md"
 _REBUILD_HINT = "Rebuild it with `python tools/build_data.py` (from a checkout of the course)."
@@ -122,7 +123,7 @@ def list_clips(kind: str | None = None) -> list[str]:
 
     Parameters
     ----------
-    kind : {None, "speech", "instrument"}
+    kind : {None, "speech", "instrument", "drums"}
         Only clips of this kind; ``None`` lists them all.
 
     Returns
@@ -215,6 +216,65 @@ def load_clip(name: str, sr: int | None = None) -> tuple[np.ndarray, int]:
             f"Clip {name!r} should be at {path} but is not. {_REBUILD_HINT}"
         )
     return load(path, sr=sr)
+
+
+def load_drums(sr: int = 16000, slice_len: int | None = 16384) -> tuple[np.ndarray, list[str]]:
+    """Load the thirty shipped drum hits as one array of equal-length slices.
+
+    WaveGAN (Donahue et al. 2019) learns from slices of 16384 samples (about 1 s at
+    16 kHz); the shipped hits are one-shots cut to what each needs (0.05-1 s), so each is
+    zero-padded at the end to ``slice_len`` (or cut there, with a 50 ms fade-out, when
+    ``slice_len`` is shorter than the hit). Every hit starts at its onset and peaks at 0.9.
+    Half are CC0 recordings from Sonic Pi, half General MIDI percussion rendered from the
+    FluidR3_GM soundfont (MIT); ``clip_info(name)`` tells each one's source and licence.
+    The full corpus of about 470 hits is built by ``voclab prepare --drums``.
+
+    Notebook: 04_wavegan (training a small WaveGAN; NDB; nearest neighbours).
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz (the hits are shipped at 16 kHz; another rate resamples them).
+    slice_len : int or None
+        Samples per hit; ``None`` pads to the longest hit.
+
+    Returns
+    -------
+    hits : np.ndarray [shape=(30, slice_len), dtype=float32]
+        One hit per row, in the order of ``names``.
+    names : list of str
+        The clip names (``list_clips("drums")``), sorted.
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        A non-positive ``sr`` or ``slice_len``.
+    voclab.errors.DataError
+        The manifest lists no drum hits (an old ``data/``); rebuild it.
+
+    Examples
+    --------
+    >>> hits, names = load_drums()  # doctest: +SKIP
+    >>> hits.shape, names[0]  # doctest: +SKIP
+    ((30, 16384), 'fluidr3_brush_038_acoustic_snare')
+    """
+    if int(sr) <= 0 or (slice_len is not None and int(slice_len) <= 0):
+        raise ConfigError(f"sr and slice_len must be positive, got sr={sr}, slice_len={slice_len}.")
+    names = list_clips("drums")
+    if not names:
+        raise DataError(f"{data_dir() / MANIFEST} lists no drum hits. {_REBUILD_HINT}")
+    waves = [load_clip(name, sr=int(sr))[0] for name in names]
+    length = max(w.size for w in waves) if slice_len is None else int(slice_len)
+    hits = np.zeros((len(waves), length), dtype=np.float32)
+    fade = min(int(round(0.05 * sr)), length)
+    ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    for row, wave in zip(hits, waves):
+        if wave.size > length:
+            row[:] = wave[:length]
+            row[-fade:] *= ramp
+        else:
+            row[: wave.size] = wave
+    return hits, names
 
 
 def _sha256(path: Path) -> str:
