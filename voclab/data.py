@@ -222,7 +222,7 @@ def load_drums(sr: int = 16000, slice_len: int | None = 16384) -> tuple[np.ndarr
     """Load the thirty shipped drum hits as one array of equal-length slices.
 
     WaveGAN (Donahue et al. 2019) learns from slices of 16384 samples (about 1 s at
-    16 kHz); the shipped hits are one-shots cut to what each needs (0.05-1 s), so each is
+    16 kHz); the shipped hits are one-shots cut to what each needs (0.03-1.02 s), so each is
     zero-padded at the end to ``slice_len`` (or cut there, with a 50 ms fade-out, when
     ``slice_len`` is shorter than the hit). Every hit starts at its onset and peaks at 0.9.
     Half are CC0 recordings from Sonic Pi, half General MIDI percussion rendered from the
