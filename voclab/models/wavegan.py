@@ -75,6 +75,7 @@ __all__ = [
     "Discriminator",
     "Generator",
     "PhaseShuffle",
+    "UpsampleLayer",
     "batches_per_step",
     "build",
     "build_generator",
@@ -465,19 +466,23 @@ def shift_with_reflection(x: torch.Tensor, shift: int | torch.Tensor) -> torch.T
     length = x.shape[-1]
     if isinstance(shift, torch.Tensor) and shift.ndim == 1:
         reach = int(shift.abs().max()) if shift.numel() else 0
-        if reach == 0:
-            return x
-        padded = F.pad(x, (reach, reach), mode="reflect")  # (B, C, T + 2·reach)
-        # example b reads padded[b, :, reach − shift_b : reach − shift_b + T]
-        starts = (reach - shift.to(x.device)).view(-1, 1, 1)  # (B, 1, 1)
-        index = starts + torch.arange(length, device=x.device).view(1, 1, -1)  # (B, 1, T)
-        return torch.gather(padded, 2, index.expand(-1, x.shape[1], -1))  # (B, C, T)
+        return _gather_shift(x, shift, reach) if reach else x
     shift = int(shift)
     if shift == 0:
         return x
     if shift > 0:
         return F.pad(x, (shift, 0), mode="reflect")[..., :length]  # (B, C, T)
     return F.pad(x, (0, -shift), mode="reflect")[..., -shift:]  # (B, C, T)
+
+
+def _gather_shift(x: torch.Tensor, shifts: torch.Tensor, reach: int) -> torch.Tensor:
+    """Shift example b by ``shifts[b]`` (``|shifts| <= reach``), reflecting: tensors only, no Python ints
+    taken from them (what ``torch.compile`` can trace without breaking its graph)."""
+    padded = F.pad(x, (reach, reach), mode="reflect")  # (B, C, T + 2·reach)
+    # example b reads padded[b, :, reach − shift_b : reach − shift_b + T]
+    starts = (reach - shifts.to(x.device)).view(-1, 1, 1)  # (B, 1, 1)
+    index = starts + torch.arange(x.shape[-1], device=x.device).view(1, 1, -1)  # (B, 1, T)
+    return torch.gather(padded, 2, index.expand(-1, x.shape[1], -1))  # (B, C, T)
 
 
 def phase_shuffle(x: torch.Tensor, n: int = 2, *, per_example: bool = False,
@@ -518,9 +523,10 @@ def phase_shuffle(x: torch.Tensor, n: int = 2, *, per_example: bool = False,
     if x.shape[-1] <= n:
         raise ShapeError(f"phase shuffle by up to {n} samples needs more than {n} samples to reflect, "
                          f"got {x.shape[-1]}.")
-    if per_example:
-        return shift_with_reflection(x, torch.randint(-n, n + 1, (x.shape[0],), generator=generator))
-    return shift_with_reflection(x, int(torch.randint(-n, n + 1, (), generator=generator)))
+    draws = torch.randint(-n, n + 1, (x.shape[0] if per_example else 1,), generator=generator)  # (B,) or (1,)
+    if per_example or torch.compiler.is_compiling():
+        return _gather_shift(x, draws.expand(x.shape[0]), n)  # (B, C, T)
+    return shift_with_reflection(x, int(draws))  # one shift for the batch: a slice, no gather
 
 
 class PhaseShuffle(nn.Module):
@@ -894,7 +900,8 @@ def train_step(modules: dict[str, nn.Module], optimizers: dict, batch: dict, cfg
         with autocast():
             real_scores, fake_scores = discriminator(real), discriminator(fake)  # (B,), (B,)
         wasserstein_loss = discriminator_loss(real_scores, fake_scores)
-        penalty = gradient_penalty(discriminator, real, fake, autocast=autocast)
+        # torch.compile's autograd has no double backward: the penalty runs the critic uncompiled
+        penalty = gradient_penalty(getattr(discriminator, "_orig_mod", discriminator), real, fake, autocast=autocast)
         loss_d = wasserstein_loss + cfg.gp_lambda * penalty
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
