@@ -2,8 +2,8 @@
 
 ``voclab doctor``
     Check that the course will run here.
-``voclab prepare SRC -o OUT`` / ``voclab prepare --mini-ljspeech -o OUT``
-    Make a training folder from any audio (or LJSpeech, or the offline mini-LJSpeech).
+``voclab prepare SRC -o OUT`` / ``voclab prepare --mini-ljspeech -o OUT`` / ``voclab prepare --drums -o OUT``
+    Make a training folder from any audio (or LJSpeech, the offline mini-LJSpeech, or drum hits).
 ``voclab train MODEL --config NAME --data DIR --out RUN_DIR``
     Train a reference vocoder or WaveGAN (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``;
     ``--init-official g_… do_…`` continues an official HiFi-GAN run; ``--mels DIR`` fine-tunes
@@ -172,10 +172,20 @@ def slim_command(args) -> int:
 
 
 def prepare_command(args) -> int:
-    """``voclab prepare``: a folder, LJSpeech, or the offline mini-LJSpeech -> a training folder."""
+    """``voclab prepare``: a folder, LJSpeech, the offline mini-LJSpeech or drums -> a training folder."""
     from .errors import ConfigError
-    from .prepare import prepare, prepare_mini_ljspeech
+    from .prepare import prepare, prepare_drums, prepare_mini_ljspeech
 
+    if args.drums:
+        if args.src is not None or args.mini_ljspeech:
+            raise ConfigError("--drums builds its corpus from Debian packages: pass no SRC and no --mini-ljspeech.")
+        summary = prepare_drums(args.out, slice_len=args.slice_len, val_clips=args.val_clips, force=args.force,
+                                sample_rate=16000 if args.sample_rate is None else args.sample_rate)
+        print(summary.licence)
+        print(summary.describe())
+        return 0
+    args.sample_rate = 22050 if args.sample_rate is None else args.sample_rate
+    args.val_clips = 2 if args.val_clips is None else args.val_clips
     if args.mini_ljspeech == (args.src is not None):
         raise ConfigError("pass either a source folder (voclab prepare SRC -o OUT) or --mini-ljspeech, not both/neither.")
     if args.mini_ljspeech:
@@ -271,15 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("-o", "--out", metavar="OUT.pt", required=True, help="the generator-only file to write")
     sl.set_defaults(run=slim_command)
 
-    pr = commands.add_parser("prepare", help="make a training folder (any audio, LJSpeech, mini-LJSpeech)",
+    pr = commands.add_parser("prepare", help="make a training folder (any audio, LJSpeech, mini-LJSpeech, drums)",
                              description="Resample audio to mono FLAC and write train/val lists and a manifest.")
     pr.add_argument("src", metavar="SRC", nargs="?", help="a folder of audio, or LJSpeech-1.1/")
     pr.add_argument("-o", "--out", metavar="OUT", required=True)
-    pr.add_argument("--sample-rate", type=int, default=22050, metavar="HZ", help="(22050)")
-    pr.add_argument("--val-clips", type=int, default=2, metavar="N", help="clips held out for validation (2)")
+    pr.add_argument("--sample-rate", type=int, metavar="HZ", help="(22050; with --drums 16000)")
+    pr.add_argument("--val-clips", type=int, metavar="N",
+                    help="clips held out for validation (2; with --drums 10%% of the hits, drawn per source)")
     pr.add_argument("--mini-ljspeech", action="store_true",
                     help="build the offline mini-LJSpeech from Debian's asterisk prompts (CC-BY-SA-3.0)")
     pr.add_argument("--limit", type=int, metavar="N", help="with --mini-ljspeech: only the first N prompts")
+    pr.add_argument("--drums", action="store_true",
+                    help="build the offline drum corpus for WaveGAN (about 470 one-shots, CC0/MIT) from Debian's "
+                         "sonic-pi-samples and fluid-soundfont-gm; needs libfluidsynth3 and pip install 'voclab[drums]'")
+    pr.add_argument("--slice-len", type=int, default=16384, metavar="N",
+                    help="with --drums: samples per hit, cut or zero-padded (16384)")
     pr.add_argument("--force", action="store_true", help="replace an earlier voclab prepare output in OUT")
     pr.set_defaults(run=prepare_command)
     return parser
