@@ -370,7 +370,7 @@ def ndb(real, generated, k: int = 50, *, sample_rate: int = 16000, seed: int = 0
     about the same share of generated clips as of real ones. Per bin, a two-proportion
     z-test (pooled proportion, two-sided) asks whether the shares differ at the level
     ``significance``; NDB is the number of bins where they do. GANSynth (Engel et al.,
-    ICLR 2019) reports NDB with k = 50 over log-spectrograms.
+    ICLR 2019) reports NDB in its comparison of audio GANs (its Table 1).
 
     The feature is voclab's: ``log(|STFT| + 1e-3)`` with a periodic Hann window of about
     64 ms (1024 samples at 16 kHz), hop half a window, centred frames, flattened over
@@ -393,7 +393,7 @@ def ndb(real, generated, k: int = 50, *, sample_rate: int = 16000, seed: int = 0
     generated : array or tensor [shape=(n_generated, samples)], or list of 1-D arrays
         Clips from the model, the same length as the real ones.
     k : int
-        Number of bins (k-means clusters); GANSynth used 50.
+        Number of bins (k-means clusters).
     sample_rate : int
         In Hz; sets the analysis window (about 64 ms).
     seed : int
