@@ -27,7 +27,9 @@ cell's ``idle`` / ``execute_reply`` and the next cell's ``busy``: the time the c
 notice that a cell had finished. It is milliseconds; a client that missed the reply (nbclient's
 stand-in for an ``ipywidgets.Output`` could make it miss it, see ``voclab.display.HTMLOutput``)
 waits until the cell timeout, or forever without one. A gap over ``--stall`` seconds fails the run
-("waited N s on an idle kernel after cell K"), even when the run finished. ``--repeat N`` runs
+("waited N s on an idle kernel after cell K"), even when the run finished. After the last cell the
+gap runs to the end of the run: with nbconvert it includes writing the executed notebook and
+stopping the kernel (2-3 s for notebooks 01 and 02 in the quick tier). ``--repeat N`` runs
 each notebook N times in a row, each in a fresh kernel.
 """
 
@@ -251,11 +253,12 @@ def describe(outcomes: list[dict], loads: list[str]) -> str:
     else:
         times = " · ".join(f"{o['seconds']:.0f}" for o in outcomes)
         median = statistics.median(o["seconds"] for o in outcomes)
-        waits = [o["longest_idle_wait"][1] for o in outcomes if "longest_idle_wait" in o]
+        waits = [o["longest_idle_wait"] for o in outcomes if "longest_idle_wait" in o]
         cell = (f"{len(outcomes) - sum('error' in o for o in outcomes)}/{len(outcomes)} ok; "
                 f"median {median:.0f} s (runs: {times} s) [load {loads[0]}–{loads[-1]}]")
         if waits:
-            cell += f"; longest idle wait {max(waits):.2f} s"
+            after, seconds = max(waits, key=lambda w: w[1])
+            cell += f"; longest idle wait {seconds:.2f} s (after cell {after})"
     for number, outcome in enumerate(outcomes, 1):
         if "error" in outcome:
             cell += f" FAILED{f' (run {number})' if len(outcomes) > 1 else ''}: {outcome['error']}"
