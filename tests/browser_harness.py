@@ -169,6 +169,10 @@ _WIDGET_TRACEBACKS_JS = """
       found.push(text.trim().split('\\n').slice(-3).join(' | ').slice(0, 500));
     }
   }
+  // voclab.display.HTMLOutput shows an exception raised in a redraw as this element
+  for (const error of root.querySelectorAll('.voclab-widget-error')) {
+    found.push((error.innerText || '').trim().split('\\n').slice(-3).join(' | ').slice(0, 500));
+  }
   return found;
 }
 """

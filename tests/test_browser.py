@@ -1,8 +1,8 @@
 """The course's interactive cell, run for real: JupyterLab in headless Chromium.
 
 The cell of ``solutions/01_phase_and_griffin_lim.ipynb`` tagged ``iteration-widget`` shows an
-``IntSlider`` (Griffin-Lim iterations) and an ``Output`` holding a matplotlib figure and an
-``<audio>`` player; moving the slider redraws both. These tests run the whole notebook in
+``IntSlider`` (Griffin-Lim iterations) and a ``voclab.display.HTMLOutput`` holding a matplotlib
+figure and an ``<audio>`` player; moving the slider redraws both. These tests run the whole notebook in
 JupyterLab (``VOCLAB_TIER=quick``) and check, in the browser, that
 
 * no cell (and no widget callback) produced an error output,
