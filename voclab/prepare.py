@@ -508,7 +508,28 @@ def drum_requirements(samples_dir: str | Path = SONIC_PI_SAMPLES,
                       soundfont: str | Path = FLUID_SOUNDFONT) -> None:
     """Raise a :class:`~voclab.errors.DataError` naming what ``--drums`` lacks here, if anything.
 
+    ``voclab prepare --drums`` calls it before it reads or renders a file, so a machine
+    without the Debian samples, the soundfont or pyfluidsynth gets one message with the
+    install command instead of a traceback halfway through.
+
     Notebook: 04_wavegan.
+
+    Parameters
+    ----------
+    samples_dir : str or Path
+        Where Debian's ``sonic-pi-samples`` puts its FLAC files.
+    soundfont : str or Path
+        The FluidR3 GM soundfont of Debian's ``fluid-soundfont-gm``.
+
+    Returns
+    -------
+    None
+        When everything is there.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        Naming each missing package and the command that installs them.
     """
     missing = _missing_drum_requirements(Path(samples_dir), Path(soundfont))
     if missing:
