@@ -339,6 +339,22 @@ def output_html(data: dict, metadata: dict | None = None) -> str:
     ``text/html`` is kept as it is; PNG and JPEG images become ``<img>`` tags with their data
     embedded (``width``/``height`` from ``metadata`` as ``display`` gives them, e.g. for retina
     figures); SVG is inlined; anything else shows its ``text/plain`` form, escaped.
+
+    Parameters
+    ----------
+    data : dict
+        The bundle: mime type -> content (``str``, or ``bytes`` for an image).
+    metadata : dict, optional
+        Per mime type, e.g. ``{"image/png": {"width": 640, "height": 480}}``.
+
+    Returns
+    -------
+    html : str
+
+    Examples
+    --------
+    >>> output_html({"text/plain": "1 < 2"})
+    '<pre style="margin:2px 0;white-space:pre-wrap;font-size:0.85em">1 &lt; 2</pre>'
     """
     metadata = metadata or {}
     if "text/html" in data:
