@@ -57,7 +57,7 @@ either way). Reproduce the table with::
 
     python -m voclab.specgram
 
-Notebook: 05_gansynth_instantaneous_frequency.
+Notebook: 05_gansynth.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class SpecgramConfig:
     :meth:`require_match` raises :class:`voclab.errors.MelMismatchError` (the error of
     every "made with other spectral settings" mistake in voclab) naming the fields.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Attributes
     ----------
@@ -431,7 +431,7 @@ def instantaneous_frequency(phase, time_axis: int = -2):
     into [−π, π] directly (numpy's unwrap rule: a step of exactly ±π keeps its sign),
     which is the same number without the rounding of a long running sum.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -482,7 +482,7 @@ def phase_from_if(ifreq, time_axis: int = -2):
     up to rounding). GANSynth's decoder does this before the inverse STFT; an error in
     one frame's IF shifts the phase of every later frame of that bin.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -531,7 +531,7 @@ def specgram_stft(y, cfg: SpecgramConfig = SpecgramConfig()):
     ``(k + 1) · sample_rate / n_fft`` when DC is dropped, ``k · sample_rate / n_fft``
     when Nyquist is.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -594,7 +594,7 @@ def specgram_istft(S, cfg: SpecgramConfig = SpecgramConfig()):
     amplified (the official code accepts this tail error; a generated spectrogram
     cannot blow up there).
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -701,7 +701,7 @@ def mel_matrix(cfg: SpecgramConfig = SPECGRAM_PRESETS["H-mel"]) -> np.ndarray:
     5 kHz; only the top 172 bands follow the mel spacing. Row 0 is zero (the official
     grid treats the first kept bin as DC), and so is the last row (the top edge).
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -734,7 +734,7 @@ def mel_inverse_matrix(cfg: SpecgramConfig = SPECGRAM_PRESETS["H-mel"]) -> np.nd
     zero). Cheap, non-negative and smooth, but ``M @ mel_inverse_matrix`` is not the
     identity: the round trip through mel is lossy even before the phase is considered.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -772,7 +772,7 @@ def linear_to_mel(spec, cfg: SpecgramConfig = SPECGRAM_PRESETS["H-mel"]):
     average of the bins' running phases) and differenced again with
     :func:`instantaneous_frequency`.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -819,7 +819,7 @@ def mel_to_linear(mel_spec, cfg: SpecgramConfig = SPECGRAM_PRESETS["H-mel"]):
     blend of its bins' phases, and a wrapped mel phase step mapped back is no longer a
     whole number of turns.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -869,7 +869,7 @@ def normalise(spec, cfg: SpecgramConfig = SpecgramConfig()):
     images). With the official constants a log-magnitude of ``log(1e-6)`` (silence)
     maps to −0.80 and the clip starts at a magnitude of about 6.6·10⁵.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -898,7 +898,7 @@ def normalise(spec, cfg: SpecgramConfig = SpecgramConfig()):
 def denormalise(normalised, cfg: SpecgramConfig = SpecgramConfig()):
     """Undo :func:`normalise` (except its clipping): ``(x − offset) / scale`` per channel.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -938,7 +938,7 @@ def to_specgram(y, cfg: SpecgramConfig = SpecgramConfig()):
     official ``waves_to_specgrams`` / ``waves_to_melspecgrams`` followed by the
     discriminator's normaliser.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -982,7 +982,7 @@ def from_specgram(image, cfg: SpecgramConfig = SpecgramConfig()):
     up to float error and the attenuated tail (see the module's figures); for a mel
     image, or a generated one, it gives *an* audio whose image is close.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
@@ -1030,7 +1030,7 @@ def round_trip_figures(y, cfg: SpecgramConfig = SpecgramConfig()) -> dict[str, f
     should give tens of dB of SNR and an LSD well under 1 dB; the mel image gives an SNR
     near 0 dB — its phase is not the original — and an LSD of several dB.
 
-    Notebook: 05_gansynth_instantaneous_frequency.
+    Notebook: 05_gansynth.
 
     Parameters
     ----------
