@@ -83,7 +83,7 @@ def test_paper_config_values():
     assert (cfg.gp_lambda, cfg.drift_weight, cfg.ac_weight) == (10.0, 0.001, 10.0)
     assert (cfg.learning_rate, cfg.betas, cfg.batch_size, cfg.ema_decay) == (8e-4, (0.0, 0.99), 8, 0.999)
     assert (cfg.stable_images, cfg.fade_images, cfg.total_images) == (800_000, 800_000, 11_000_000)
-    assert GS.batches_per_step(cfg) == 1 and GS.KIND == "unconditional"
+    assert GS.batches_per_step(cfg) == 1 and GS.KIND == "pitched"
     assert GS.Config(**cfg.to_dict()) == cfg  # JSON round trip (lists back to tuples)
 
 

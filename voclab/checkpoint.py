@@ -22,13 +22,18 @@ prefixes: :func:`unwrap` removes the wrappers first.
 An unconditional model (WaveGAN: ``KIND = "unconditional"`` in its module) has no mel: its
 ``"mel"`` entry is ``None`` and its config carries the sample rate, the slice length and the
 latent distribution; :meth:`Checkpoint.generate` samples it, and :meth:`Checkpoint.vocode`
-refuses it (and the other way round), naming the command to use instead.
+refuses it (and the other way round), naming the command to use instead. A pitched model
+(GANSynth: ``KIND = "pitched"``) is the same, plus a ``"specgram"`` entry: the resolved
+:class:`~voclab.specgram.SpecgramConfig` of its pictures, with which they are turned into
+audio (a later change of the preset named in its config cannot change what it plays), and
+:meth:`Checkpoint.generate` takes a ``pitch``.
 
-Notebook: 04_wavegan, 06_melgan, 07_hifigan, 08_shootout (``load_checkpoint`` gives a ready generator).
+Notebook: 04_wavegan, 05_gansynth, 06_melgan, 07_hifigan, 08_shootout (``load_checkpoint`` gives a ready generator).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import random
@@ -65,6 +70,7 @@ __all__ = [
     "rng_state",
     "set_rng_state",
     "latents_from_seeds",
+    "inference_weights",
 ]
 
 FORMAT = "voclab-checkpoint/1"
@@ -565,8 +571,71 @@ class Checkpoint:
 
     @property
     def kind(self) -> str:
-        """``"vocoder"`` (mel → audio: :meth:`vocode`) or ``"unconditional"`` (latents → audio: :meth:`generate`)."""
+        """``"vocoder"`` (mel → audio: :meth:`vocode`), ``"unconditional"`` (latents → audio: :meth:`generate`)
+        or ``"pitched"`` (latents and a pitch → a note: :meth:`generate`)."""
         return model_kind(self.module)
+
+    @property
+    def pitch_range(self) -> tuple[int, int] | None:
+        """``(pitch_min, pitch_max)``: the MIDI pitches a pitched model can be asked for; ``None`` for another kind."""
+        if self.kind != "pitched":
+            return None
+        return int(self.cfg.pitch_min), int(self.cfg.pitch_max)
+
+    def _check_generate(self, n, seed, pitch) -> None:
+        """Refuse what :meth:`generate` cannot do, before any work."""
+        if self.kind == "vocoder":
+            raise CheckpointError(
+                f"{self.path} is a {self.model} vocoder: it turns mel spectrograms into audio and cannot make audio "
+                f"from nothing. Vocode with it instead: voclab vocode {self.path} RECORDING.wav -o OUT_DIR "
+                "(in Python: load_checkpoint(path).vocode(mel))."
+            )
+        if pitch is not None and self.kind == "unconditional":
+            raise ConfigError(f"{self.path} is an unconditional {self.model}: it makes audio from random latents "
+                              "alone and takes no pitch; drop --pitch (pitch-conditional models take it).")
+        if pitch is not None:
+            low, high = self.pitch_range
+            if isinstance(pitch, bool) or not isinstance(pitch, (int, np.integer)) or not low <= pitch <= high:
+                raise ConfigError(f"--pitch {pitch!r} is outside the MIDI range {low}-{high} this {self.model} was "
+                                  f"built for (pitch_min-pitch_max of its config): pick a pitch in {low}-{high}.")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"n (-n) is the number of clips to make: a whole number of at least 1 (got {n!r}).")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed (--seed) must be a whole number >= 0 (got {seed!r}).")
+
+    def pitches(self, n: int = 1, *, seed: int = 0, pitch: int | None = None) -> np.ndarray:
+        """The MIDI pitch of each note :meth:`generate` makes with the same arguments (a pitched model).
+
+        With ``pitch`` every note has it; without, each seed's latent draws its pitch from the
+        training pitch histogram the generator carries (``module.latent_pitches``).
+
+        Notebook: 05_gansynth.
+
+        Parameters
+        ----------
+        n : int
+        seed : int
+        pitch : int, optional
+
+        Returns
+        -------
+        pitches : np.ndarray [shape=(n,), dtype=int64]
+
+        Raises
+        ------
+        voclab.errors.CheckpointError
+            Not a pitched model.
+        voclab.errors.ConfigError
+            As :meth:`generate`.
+        """
+        if self.kind != "pitched":
+            raise CheckpointError(f"{self.path} is a{'n' if self.kind == 'unconditional' else ''} {self.kind} "
+                                  f"{self.model}: its clips have no pitch.")
+        self._check_generate(n, seed, pitch)
+        if pitch is not None:
+            return np.full(int(n), int(pitch), dtype=np.int64)
+        z = latents_from_seeds(self.module, self.cfg, range(seed, seed + n))
+        return self.module.latent_pitches(self.generator, z).cpu().numpy().astype(np.int64)
 
     @property
     def sample_rate(self) -> int:
@@ -574,12 +643,15 @@ class Checkpoint:
         return int(self.mel.sample_rate) if self.mel is not None else int(self.cfg.sample_rate)
 
     def generate(self, n: int = 1, *, seed: int = 0, pitch: int | None = None) -> np.ndarray:
-        """Sample an unconditional model: the audio of the seeds ``seed, seed + 1, …, seed + n − 1``.
+        """Sample an unconditional or pitched model: the audio of the seeds ``seed, seed + 1, …, seed + n − 1``.
 
         Each clip's latent comes from its own seed (:func:`latents_from_seeds`): the same seed
-        gives the same clip, alone or in a batch, and a run's previews are seeds 0, 1, ….
+        gives the same clip, alone or in a batch, and a run's previews are seeds 0, 1, … (a
+        pitched run's preview ``i`` is seed ``i`` at the pitch in its file name). A pitched
+        model plays every note at ``pitch``, or, without one, at the pitch each seed draws
+        from the training histogram (:meth:`pitches`).
 
-        Notebook: 04_wavegan.
+        Notebook: 04_wavegan, 05_gansynth.
 
         Parameters
         ----------
@@ -588,7 +660,7 @@ class Checkpoint:
         seed : int
             Seed of the first clip.
         pitch : int, optional
-            A MIDI pitch, for pitch-conditional models; an unconditional one refuses it.
+            A MIDI pitch, for pitched models (within :attr:`pitch_range`); an unconditional one refuses it.
 
         Returns
         -------
@@ -599,27 +671,17 @@ class Checkpoint:
         voclab.errors.CheckpointError
             A vocoder checkpoint (use :meth:`vocode`).
         voclab.errors.ConfigError
-            ``n`` < 1, a negative seed, or a pitch for an unconditional model.
+            ``n`` < 1, a negative seed, a pitch for an unconditional model, or a pitch outside
+            a pitched model's range (the message names it).
         """
-        if self.kind != "unconditional":
-            raise CheckpointError(
-                f"{self.path} is a {self.model} vocoder: it turns mel spectrograms into audio and cannot make audio "
-                f"from nothing. Vocode with it instead: voclab vocode {self.path} RECORDING.wav -o OUT_DIR "
-                "(in Python: load_checkpoint(path).vocode(mel))."
-            )
-        if pitch is not None:
-            raise ConfigError(f"{self.path} is an unconditional {self.model}: it makes audio from random latents "
-                              "alone and takes no pitch; drop --pitch (pitch-conditional models take it).")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ConfigError(f"n (-n) is the number of clips to make: a whole number of at least 1 (got {n!r}).")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seed (--seed) must be a whole number >= 0 (got {seed!r}).")
+        self._check_generate(n, seed, pitch)
         device = next(self.generator.parameters()).device
+        pitched = {} if self.kind == "unconditional" else {"pitch": None if pitch is None else int(pitch)}
         out = []
         for start in range(seed, seed + n, 64):
             z = latents_from_seeds(self.module, self.cfg, range(start, min(start + 64, seed + n)), device=device)
             with torch.inference_mode():
-                out.append(self.module.validation_audio(self.generator, z).float().cpu().numpy()[:, 0])
+                out.append(self.module.validation_audio(self.generator, z, **pitched).float().cpu().numpy()[:, 0])
         return np.concatenate(out)
 
     @property
@@ -665,8 +727,10 @@ class Checkpoint:
         audio : np.ndarray [shape=(samples,) or (B, samples), dtype=float32]
         """
         if self.kind != "vocoder":
+            what = ("an unconditional" if self.kind == "unconditional" else "a pitch-conditional (pitched)")
+            made = "random latents" if self.kind == "unconditional" else "random latents and a pitch"
             raise CheckpointError(
-                f"{self.path} is an unconditional {self.model}: it makes audio from random latents, not from mel "
+                f"{self.path} is {what} {self.model}: it makes audio from {made}, not from mel "
                 f"spectrograms, so it cannot vocode. Sample it instead: voclab generate {self.path} -n 16 -o OUT_DIR "
                 "(in Python: load_checkpoint(path).generate(16))."
             )
@@ -725,6 +789,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     state = read_checkpoint(path, generator_only=True, mmap=True)
     module = resolve_model(state["model"])
     cfg = build_config(module, state["model"], dict(state["config"]))
+    cfg = _with_saved_specgram(cfg, state, path)
     mel = None  # an unconditional model has none
     if model_kind(module) == "vocoder" or state["mel"] is not None:
         try:
@@ -750,14 +815,61 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     )
 
 
-def _inference_weights(state: dict, cfg: Any) -> str:
-    """Which of the checkpoint's generator weights to vocode with: ``"generator"`` or ``"generator_ema"``."""
-    decay = getattr(cfg, "ema_decay", 0.0)
-    # A moving average of the weights (WaveNet) remembers about 1 / (1 − decay) steps: before that
-    # many it still carries the random start, afterwards it is the better generator to listen to.
-    if "generator_ema" in state.get("modules", {}) and decay > 0 and int(state["step"]) >= 1 / (1 - decay):
+def _with_saved_specgram(cfg: Any, state: dict, path: Path) -> Any:
+    """A pitched model's config with the picture settings its checkpoint saved (not today's preset of that name)."""
+    saved = state.get("specgram")
+    if saved is None or not hasattr(cfg, "specgram"):
+        return cfg
+    from .specgram import SpecgramConfig
+
+    try:
+        settings = SpecgramConfig.from_dict(dict(saved))
+    except Exception as err:  # noqa: BLE001
+        raise CheckpointError(f"{path}: its specgram settings are invalid ({err}).") from None
+    return dataclasses.replace(cfg, specgram=settings.to_dict())
+
+
+def inference_weights(modules, cfg: Any, step: int) -> str:
+    """Which generator weights to listen to at ``step``: ``"generator"`` or ``"generator_ema"``.
+
+    A moving average of the weights (WaveNet, GANSynth) remembers about ``1 / (1 − ema_decay)``
+    steps: before that many it still carries the random start, afterwards it is the better
+    generator. :func:`load_checkpoint`, :func:`slim_checkpoint` and the training loop's
+    validation all choose with this rule, so ``best.pt`` is chosen by the weights that
+    ``voclab generate`` and ``voclab vocode`` load from it.
+
+    Notebook: 05_gansynth, 07_hifigan.
+
+    Parameters
+    ----------
+    modules : collection of str
+        The names of the networks (a checkpoint's ``"modules"`` or the loop's dict).
+    cfg : the model's Config
+        Its ``ema_decay`` (0 or none: no average).
+    step : int
+        Optimizer steps trained.
+
+    Returns
+    -------
+    name : str
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> inference_weights({"generator": 0, "generator_ema": 0}, SimpleNamespace(ema_decay=0.999), 1001)
+    'generator_ema'
+    >>> inference_weights({"generator": 0, "generator_ema": 0}, SimpleNamespace(ema_decay=0.999), 999)
+    'generator'
+    """
+    decay = getattr(cfg, "ema_decay", 0.0) or 0.0
+    if "generator_ema" in modules and decay > 0 and int(step) >= 1 / (1 - decay):
         return "generator_ema"
     return "generator"
+
+
+def _inference_weights(state: dict, cfg: Any) -> str:
+    """Which of the checkpoint's generator weights to vocode with: ``"generator"`` or ``"generator_ema"``."""
+    return inference_weights(state.get("modules", {}), cfg, int(state["step"]))
 
 
 def slim_checkpoint(source: str | Path, destination: str | Path) -> Path:
@@ -806,8 +918,8 @@ def slim_checkpoint(source: str | Path, destination: str | Path) -> Path:
     weights = _inference_weights(state, cfg)
     if weights not in state["modules"]:
         raise CheckpointError(f"{source} has no generator weights (its networks: {sorted(state['modules'])}).")
-    slim = {key: state[key] for key in ("format", "voclab_version", "model", "config", "mel", "step", "epoch",
-                                         "best_val") if key in state}
+    slim = {key: state[key] for key in ("format", "voclab_version", "model", "config", "mel", "specgram", "step",
+                                         "epoch", "best_val") if key in state}
     slim["modules"] = {"generator": state["modules"][weights]}
     slim["slim"] = {"from": source.name, "weights": weights}
     return save_atomic(slim, destination)

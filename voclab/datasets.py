@@ -13,9 +13,11 @@ process-wide random state, so a resumed run (``voclab train --resume``) sees exa
 crops the uninterrupted run would have seen, whatever ``num_workers`` is.
 
 An unconditional model (WaveGAN) learns from audio alone: :class:`AudioSlices` gives
-fixed-length slices of short clips (drum hits), with optional augmentation.
+fixed-length slices of short clips (drum hits), with optional augmentation. A pitch-conditional
+model (GANSynth) learns from labelled notes: :class:`LabelledNotes` gives each note's
+spectrogram picture with its MIDI pitch, read from NSynth's ``examples.json``.
 
-Notebook: 04_wavegan, 06_melgan, 07_hifigan (and the ``voclab train`` command).
+Notebook: 04_wavegan, 05_gansynth, 06_melgan, 07_hifigan (and the ``voclab train`` command).
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from .melfiles import FOLDER_SETTINGS, check_mel_shape, read_settings
 from .spectral import MelConfig, mel_spectrogram
 
 __all__ = ["find_audio_files", "split_files", "peak_normalize", "pair_mels", "AudioSegments", "AudioSlices",
-           "load_clip_for_validation"]
+           "LabelledNotes", "note_pitches", "load_clip_for_validation", "EXAMPLES_FILE"]
+
+#: NSynth's labels beside a prepared notes folder (``voclab prepare --nsynth-fluid`` / ``--nsynth``).
+EXAMPLES_FILE = "examples.json"
 
 #: Peak level after normalisation (HiFi-GAN's ``normalize(audio) * 0.95``).
 PEAK = 0.95
@@ -631,6 +636,192 @@ class AudioSlices(_AudioClips):
                 continue
             out.append(self._slice(y, self.slice_len, np.random.default_rng((self.seed, _REFERENCE_EPOCH, int(file_index)))))
         return np.stack(out).astype(np.float32) if out else np.zeros((0, self.slice_len), np.float32)
+
+
+def note_pitches(folder: str | Path, files) -> list[int]:
+    """The MIDI pitch of each note file, from the folder's NSynth labels (``examples.json``).
+
+    ``voclab prepare --nsynth-fluid`` and ``voclab prepare --nsynth`` write ``OUT/examples.json``:
+    NSynth's labels keyed by ``note_str``, each with ``"pitch"`` and the note's ``"path"``
+    inside the folder (``"wavs/<note_str>.flac"``). A file is matched by that path, or else
+    by its name without the extension (NSynth's own ``audio/<note_str>.wav``).
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The prepared folder (with ``examples.json``).
+    files : list of Path
+        Note files inside it (e.g. from :func:`split_files`).
+
+    Returns
+    -------
+    pitches : list of int
+        One MIDI number per file.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        No ``examples.json`` (the message says how to make one), an unreadable one, or a file
+        it has no pitch for.
+
+    Examples
+    --------
+    >>> note_pitches("data/nsynth_fluid", [Path("data/nsynth_fluid/wavs/x-060-127.flac")])  # doctest: +SKIP
+    [60]
+    """
+    folder = Path(folder)
+    path = folder / EXAMPLES_FILE
+    if not path.is_file():
+        raise DataError(
+            f"{folder} has no {EXAMPLES_FILE}: a pitch-conditional model (GANSynth) learns from notes labelled with "
+            "their pitch. Make such a folder with `voclab prepare --nsynth-fluid -o DIR` (notes rendered from a "
+            "free SoundFont) or `voclab prepare --nsynth NSYNTH_SPLIT_DIR -o DIR`, and train on DIR.")
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path} cannot be read ({err}); re-run `voclab prepare --nsynth-fluid` (or --nsynth).") \
+            from None
+    if not isinstance(labels, dict):
+        raise DataError(f"{path} is not NSynth's examples.json (one object of labels keyed by note_str); re-run "
+                        "`voclab prepare --nsynth-fluid` (or --nsynth).")
+    by_path, by_name = {}, {}
+    for note_str, label in labels.items():
+        if not isinstance(label, dict) or not isinstance(label.get("pitch"), int):
+            raise DataError(f"{path}: the label of {note_str!r} has no integer \"pitch\"; re-run `voclab prepare "
+                            "--nsynth-fluid` (or --nsynth).")
+        if isinstance(label.get("path"), str):
+            by_path[(folder / label["path"]).resolve()] = label["pitch"]
+        by_name[str(note_str)] = label["pitch"]
+    pitches = []
+    for file in files:
+        file = Path(file)
+        pitch = by_path.get(file.resolve(), by_name.get(file.stem))
+        if pitch is None:
+            raise DataError(f"{path} has no label for {file.name}: every note needs its pitch. Re-run `voclab "
+                            "prepare --nsynth-fluid` (or --nsynth), or remove the file from train.txt.")
+        pitches.append(int(pitch))
+    return pitches
+
+
+class LabelledNotes(_AudioClips):
+    """Notes with their pitch, as pictures: what a pitch-conditional model (GANSynth) learns from.
+
+    Item ``i`` is note ``i % len(files)``: the file read at the picture's sample rate,
+    peak-normalised, its first ``audio_length`` samples (zero-padded at the end when shorter),
+    turned into the normalised (log-magnitude, IF) picture of :func:`voclab.specgram.to_specgram`,
+    with the note's MIDI pitch. GANSynth trains on whole notes without augmentation, so an
+    item depends on its file alone and pictures are cached in memory (up to ``cache_mb``; a
+    course-size picture of 2 × 128 × 256 float32 is 256 KiB, a paper-size one 1 MiB).
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    files : list of Path
+        Note files (any rate; resampled).
+    pitches : list of int
+        The MIDI pitch of each file (:func:`note_pitches`).
+    specgram : voclab.specgram.SpecgramConfig
+        The picture's settings (rate, length, STFT, mel bins, normaliser).
+    normalize : bool
+        Peak-normalise each note to 0.95 before its picture is made.
+    seed : int
+        Kept for the loop's interface (items are not random).
+    min_items : int
+        Smallest number of items per epoch (notes are cycled to reach it).
+    cache_mb : float
+        Keep pictures in memory up to this many megabytes (per worker process).
+
+    Raises
+    ------
+    voclab.errors.DataError
+        No files, a different number of pitches, or no decodable file.
+
+    Examples
+    --------
+    >>> notes = LabelledNotes(files, [60, 62], SpecgramConfig.preset("course"))   # doctest: +SKIP
+    >>> notes[0]["spec"].shape, notes[0]["pitch"]                                  # doctest: +SKIP
+    (torch.Size([2, 128, 256]), tensor(60))
+
+    Returns items ``{"spec": (2, frames, bins) float32, "pitch": () int64}``.
+    """
+
+    def __init__(self, files, pitches, specgram, *, normalize: bool = True, seed: int = 0, min_items: int = 1,
+                 cache_mb: float = 1024.0):
+        files = [Path(f) for f in files]
+        pitches = [int(p) for p in pitches]
+        if len(pitches) != len(files):
+            raise DataError(f"LabelledNotes needs one pitch per file: {len(files)} files, {len(pitches)} pitches.")
+        super().__init__(files, specgram.sample_rate, specgram.audio_length, normalize=normalize, seed=seed,
+                         min_items=min_items, cache_mb=cache_mb, what="note")
+        self.specgram = specgram
+        pitch_of = dict(zip(self.files, pitches))
+        self._check_headers(warn_short=False)  # NSynth's notes are 4 s; a shorter one is padded with silence
+        self.pitches = [pitch_of[f] for f in self.files]
+
+    def note_audio(self, file_index: int) -> np.ndarray:
+        """Note ``file_index`` as the picture sees it: ``(audio_length,)`` float32, peak-normalised, padded or cut.
+
+        Notebook: 05_gansynth.
+
+        Parameters
+        ----------
+        file_index : int
+
+        Returns
+        -------
+        audio : np.ndarray [shape=(audio_length,), dtype=float32]
+        """
+        y = super()._load(file_index)[: self._length]
+        return np.pad(y, (0, self._length - len(y))).astype(np.float32)
+
+    def _load(self, file_index: int) -> np.ndarray:
+        from .specgram import to_specgram
+
+        return np.ascontiguousarray(to_specgram(self.note_audio(file_index), self.specgram), dtype=np.float32)
+
+    def _decodable_index(self, index: int) -> int:
+        """The file of item ``index``, or the next one that decodes (as :meth:`_decodable` picks it)."""
+        for attempt in range(len(self.files)):
+            candidate = (index + attempt) % len(self.files)
+            if candidate not in self._bad:
+                return candidate
+        raise DataError("None of the training notes could be decoded as audio.")
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        spec = self._decodable(index)
+        file_index = self._decodable_index(index % len(self.files))
+        return {"spec": torch.from_numpy(spec), "pitch": torch.tensor(self.pitches[file_index], dtype=torch.long)}
+
+    def reference(self, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Real notes to compare generated ones with (NDB), and their pitches: at most ``limit``, spread over the list.
+
+        Notebook: 05_gansynth.
+
+        Parameters
+        ----------
+        limit : int, optional
+            Most notes to return (all when ``None``).
+
+        Returns
+        -------
+        audio : np.ndarray [shape=(n, audio_length), dtype=float32]
+        pitches : np.ndarray [shape=(n,), dtype=int64]
+        """
+        n = len(self.files) if limit is None else min(int(limit), len(self.files))
+        picks = np.unique(np.linspace(0, len(self.files) - 1, n).round().astype(int)) if n else []
+        audio, pitches = [], []
+        for file_index in picks:
+            try:
+                audio.append(self.note_audio(int(file_index)))
+            except VoclabError:
+                continue
+            pitches.append(self.pitches[int(file_index)])
+        if not audio:
+            return np.zeros((0, self._length), np.float32), np.zeros(0, np.int64)
+        return np.stack(audio), np.asarray(pitches, np.int64)
 
 
 def _item(segment: np.ndarray, log_mel: np.ndarray) -> dict[str, torch.Tensor]:

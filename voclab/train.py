@@ -17,12 +17,16 @@ the order a reader meets it below:
 4. **Validation** — the held-out clips vocoded from their mels, scored with log-mel L1 (on
    the model's validation mel: HiFi-GAN's full-band loss mel) and saved as audio.
 
-A vocoder learns mel → audio; an *unconditional* model (WaveGAN) learns latent → audio. The
-model module says which (its ``KIND``, :func:`voclab.models.model_kind`), and the few places
-where the two differ — the data (segments with mels, or slices of short clips), what is held
-out, and validation (log-mel L1 of vocoded clips, or previews from fixed latents and the NDB
-of the generated distribution) — sit in two small classes, ``_VocoderData`` and
-``_UnconditionalData``, chosen once. A model that takes several real batches per step (WaveGAN's
+A vocoder learns mel → audio; an *unconditional* model (WaveGAN) learns latent → audio; a
+*pitched* one (GANSynth) latent and pitch → a note. The model module says which (its ``KIND``,
+:func:`voclab.models.model_kind`), and the few places where they differ — the data (segments
+with mels, slices of short clips, or labelled notes as spectrogram pictures), what is held
+out, and validation (log-mel L1 of vocoded clips; previews from fixed latents and the NDB
+of the generated distribution; for notes also their pitch accuracy) — sit in three small
+classes, ``_VocoderData``, ``_UnconditionalData`` and ``_PitchedData``, chosen once.
+Validation listens to the weights ``voclab generate`` and ``voclab vocode`` would load: the
+moving average of the generator (``generator_ema``) once the run is ``1 / (1 − ema_decay)``
+steps old (:func:`voclab.checkpoint.inference_weights`). A model that takes several real batches per step (WaveGAN's
 five critic updates) says so with ``batches_per_step(cfg)``, and the loader stacks them. The
 step counter counts ``train_step`` calls (WaveGAN: generator updates, as the official code's).
 5. **Checkpoints** — written atomically (:mod:`voclab.checkpoint`); ``--resume`` continues
@@ -42,12 +46,14 @@ Layout of a run folder::
     RUN_DIR/samples/step_001234/<clip>.wav what the generator made from their mels
     RUN_DIR/samples/step_001234/seed_0000.wav  (unconditional) the audio of the fixed latent of seed 0, ...
     RUN_DIR/samples/reference/real_00.wav      (unconditional) training slices to compare with
+    RUN_DIR/samples/step_001234/seed_0000_pitch_060.wav  (pitched) seed 0 asked for MIDI 60, ...
+    RUN_DIR/samples/reference/real_00_pitch_060.wav      (pitched) training notes to compare with
     RUN_DIR/tensorboard/                 scalars, audio and mel images (if TensorBoard imports)
 
 One trainer at a time per run folder: :func:`train` locks ``RUN_DIR/.lock`` for the whole run
 (rank 0 under DDP) and refuses a folder another process is training in, naming it.
 
-Notebook: 04_wavegan, 06_melgan, 07_hifigan (notebooks call :func:`train`; a GPU uses ``voclab train``).
+Notebook: 04_wavegan, 05_gansynth, 06_melgan, 07_hifigan (notebooks call :func:`train`; a GPU uses ``voclab train``).
 """
 
 from __future__ import annotations
@@ -92,13 +98,23 @@ from .checkpoint import (
     set_rng_state,
     unwrap,
 )
-from .checkpoint import latents_from_seeds
+from .checkpoint import inference_weights, latents_from_seeds
 from .config import build_config, config_to_dict, mel_config_of, resolve_device, resolve_model, validate_config
-from .datasets import AudioSegments, AudioSlices, clip_name, load_clip_for_validation, pair_mels, split_files
-from .errors import CheckpointError, ConfigError, TrainingError, VoclabError
+from .datasets import (
+    AudioSegments,
+    AudioSlices,
+    LabelledNotes,
+    clip_name,
+    load_clip_for_validation,
+    note_pitches,
+    pair_mels,
+    split_files,
+)
+from .errors import CheckpointError, ConfigError, DataError, TrainingError, VoclabError
 from .metrics import log_mel_l1
 from .models import model_kind
 from .spectral import MelConfig, mel_spectrogram
+from .specgram import SpecgramConfig
 
 __all__ = ["train", "RunSummary"]
 
@@ -441,6 +457,12 @@ class _VocoderData:
     def check_resumed(self, state: dict) -> None:
         MelConfig.from_dict(dict(state["mel"])).require_match(self.mel, what="the resumed run's config")
 
+    def saved_settings(self) -> dict:
+        return {}  # the mel is saved as "mel" already
+
+    def prepare_networks(self, raw: dict, state: dict | None) -> None:
+        pass
+
     def split(self, data_dir: Path, val_clips: int):
         return split_files(data_dir, val_clips)
 
@@ -504,6 +526,12 @@ class _UnconditionalData:
 
     def check_resumed(self, state: dict) -> None:
         pass  # no mel settings to compare: the config (sample rate, slice length, latent) is compared whole
+
+    def saved_settings(self) -> dict:
+        return {}
+
+    def prepare_networks(self, raw: dict, state: dict | None) -> None:
+        pass
 
     def split(self, data_dir: Path, val_clips: int):
         # nothing is held out: NDB compares what the model makes with the clips it learns from
@@ -574,9 +602,189 @@ class _UnconditionalData:
         return f"NDB {int(score)} of {self.k} bins"
 
 
+class _PitchedData(_UnconditionalData):
+    """A pitch-conditional note model (GANSynth): labelled notes as spectrogram pictures; validation
+    generates fixed seeds over a sweep of the training pitches (previews), scores the distribution
+    with NDB against the training notes and the notes' pitch accuracy.
+
+    ``best.pt`` follows NDB, as for WaveGAN. With too few notes for NDB (fewer than
+    ``NDB_MIN_PER_BIN × 2``) it follows pitch accuracy instead — the one score a handful of
+    notes still gives — logged as ``1 − accuracy`` so that lower is better, as the loop expects.
+    """
+
+    #: Notes asked for at the training pitches whose pitch accuracy each validation measures
+    #: (pYIN costs about 0.14 s per 4 s note on one core: voclab.metrics.pitch_accuracy).
+    pitch_notes = 64
+
+    def __init__(self, module, cfg):
+        super().__init__(module, cfg)
+        for needed in ("specgram", "pitch_min", "pitch_max", "slice_len"):
+            if not hasattr(cfg, needed):
+                raise ConfigError(f"{module.__name__} is a pitched model (KIND), so its Config needs a {needed!r} "
+                                  "field, which voclab.train uses.")
+        if not hasattr(module, "set_pitch_histogram"):
+            raise ConfigError(f"{module.__name__} is a pitched model (KIND) but has no set_pitch_histogram(modules, "
+                              "pitches, cfg) (see the protocol in voclab.models).")
+        # checks the picture's shape against the networks' when the Config can
+        check = getattr(cfg, "specgram_config", None)
+        self.specgram = check() if callable(check) else SpecgramConfig.resolve(cfg.specgram)
+        if self.specgram.audio_length != cfg.slice_len or self.specgram.sample_rate != cfg.sample_rate:
+            raise ConfigError(f"the specgram settings are {self.specgram.audio_length} samples at "
+                              f"{self.specgram.sample_rate} Hz; slice_len and sample_rate must be the same.")
+        self.data_dir: Path | None = None
+        self.pitches: list[int] = []
+        self.preview_pitches: list[int] = []
+        self.pitch_targets: list[int] = []
+        self.real_pitches = np.zeros(0, np.int64)
+        self.real_pitch_accuracy: float | None = None
+        self.pitch_problem: str | None = None
+
+    @property
+    def metric(self) -> str:
+        return "ndb" if self.k >= 2 else "pitch_error"
+
+    def check_resumed(self, state: dict) -> None:
+        saved = state.get("specgram")
+        if saved is None:
+            raise CheckpointError("this checkpoint of a pitched model carries no specgram settings, so the pictures "
+                                  "it learnt from cannot be checked; start a new run.")
+        SpecgramConfig.from_dict(dict(saved)).require_match(self.specgram, what="the resumed run's config")
+
+    def saved_settings(self) -> dict:
+        return {"specgram": self.specgram.to_dict()}
+
+    def split(self, data_dir: Path, val_clips: int):
+        self.data_dir = data_dir
+        return split_files(data_dir, 0)  # NDB compares with the notes it learns from, as for WaveGAN
+
+    def dataset(self, train_files, plan: _Plan, min_items: int):
+        notes = LabelledNotes(train_files, note_pitches(self.data_dir, train_files), self.specgram,
+                              normalize=plan.normalize, seed=plan.seed, min_items=min_items)
+        self.pitches = list(notes.pitches)
+        low, high = self.cfg.pitch_min, self.cfg.pitch_max
+        outside = sorted({p for p in self.pitches if not low <= p <= high})
+        if outside:
+            raise DataError(f"{len([p for p in self.pitches if not low <= p <= high])} training note(s) have pitches "
+                            f"outside the model's MIDI range {low}-{high} (e.g. {outside[:5]}): widen it "
+                            f"(--set pitch_min=... --set pitch_max=...) or leave those notes out of train.txt.")
+        return notes
+
+    def prepare_networks(self, raw: dict, state: dict | None) -> None:
+        """The training pitch histogram into the generators; a resumed run keeps its checkpoint's."""
+        if state is None:
+            self.module.set_pitch_histogram(raw, self.pitches, self.cfg)
+            return
+        counts = getattr(unwrap(raw["generator"]), "pitch_counts", None)
+        if counts is not None:
+            now = torch.bincount(torch.as_tensor(self.pitches) - self.cfg.pitch_min,
+                                 minlength=self.cfg.pitch_max - self.cfg.pitch_min + 1).float()
+            if not torch.equal(counts.cpu().float(), now):
+                warnings.warn("the data folder's notes now have another pitch histogram than the run's: training "
+                              "goes on with the run's (saved in its checkpoint), so generated pitches follow the "
+                              "notes it started with.", stacklevel=4)
+
+    def held_out(self, dataset, val_files, plan: _Plan, data_dir: Path) -> list[str]:
+        """The real notes NDB compares with (rank 0), the bins they allow, and the pitches validation asks for."""
+        from . import metrics
+
+        self.real, self.real_pitches = dataset.reference(self.cfg.ndb_samples)  # (n_real, slice_len), (n_real,)
+        per_bin = getattr(metrics, "NDB_MIN_PER_BIN", 2)
+        self.k = min(self.cfg.ndb_bins, len(self.real) // per_bin)
+        ordered = sorted(self.pitches)  # as often as the histogram has them
+        distinct = sorted(set(ordered))
+        self.preview_pitches = [distinct[int(i)] for i in
+                                np.linspace(0, len(distinct) - 1, self.cfg.preview_n).round().astype(int)]
+        n = max(self.cfg.preview_n, min(self.pitch_notes, self.cfg.ndb_samples))
+        self.pitch_targets = [ordered[int(i)] for i in np.linspace(0, len(ordered) - 1, n).round().astype(int)]
+        picks = np.linspace(0, len(self.real) - 1, min(n, len(self.real))).round().astype(int)
+        try:  # the real notes' own score is the ceiling of the generated notes'
+            self.real_pitch_accuracy = metrics.pitch_accuracy(self.real[picks], self.real_pitches[picks],
+                                                              self.sample_rate).accuracy
+        except VoclabError as err:  # notes shorter than pYIN's frame, or pitches too high for the rate
+            self.pitch_problem = str(err)
+            warnings.warn(f"validation cannot measure pitch accuracy: {err}", stacklevel=4)
+        return []
+
+    def describe_held_out(self) -> str:
+        sweep = f"{self.cfg.preview_n} previews over MIDI {self.preview_pitches[0]}-{self.preview_pitches[-1]}"
+        scores = [f"NDB with k={self.k} bins" if self.k >= 2 else "too few notes for NDB"]
+        if self.pitch_problem is None:
+            scores.append(f"pitch accuracy of {len(self.pitch_targets)} notes (real notes: "
+                          f"{self.real_pitch_accuracy:.0%})")
+        best = "NDB" if self.k >= 2 else ("pitch accuracy" if self.pitch_problem is None else "nothing")
+        return f"validation: {sweep}, {', '.join(scores)}; best.pt follows {best}"
+
+    def start_fields(self) -> dict:
+        return {"validation": {"previews": self.cfg.preview_n, "preview_pitches": self.preview_pitches,
+                               "ndb_k": self.k, "ndb_real": len(self.real), "ndb_generated": self.cfg.ndb_samples,
+                               "pitch_notes": len(self.pitch_targets) if self.pitch_problem is None else 0,
+                               "pitch_accuracy_real": self.real_pitch_accuracy, "best_follows": self.metric},
+                "specgram": self.specgram.to_dict()}
+
+    def write_references(self, samples_dir: Path) -> None:
+        for i, (note, pitch) in enumerate(zip(self.real[: self.cfg.preview_n], self.real_pitches)):
+            target = samples_dir / "reference" / f"real_{i:02d}_pitch_{int(pitch):03d}.wav"
+            if not target.exists():
+                save(target, note, self.sample_rate)
+
+    def _generate(self, generator, device, count: int, pitches: list[int] | None) -> np.ndarray:
+        """Audio of the seeds 0 … count − 1 (at these pitches, or their own draws): ``(count, slice_len)``."""
+        made = []
+        for start in range(0, count, 64):
+            stop = min(start + 64, count)
+            z = latents_from_seeds(self.module, self.cfg, range(start, stop), device=device)
+            pitch = None if pitches is None else torch.as_tensor(pitches[start:stop], device=device)
+            made.append(self.module.validation_audio(generator, z, pitch=pitch).float()[:, 0].cpu())
+        return torch.cat(made).numpy()
+
+    def validate(self, generator, device, step: int, samples_dir: Path, writer) -> tuple[float | None, dict]:
+        """Previews (seed i at the i-th pitch of the sweep), NDB of the seeds' own pitches, pitch accuracy."""
+        cfg = self.cfg
+        was_training = generator.training
+        generator.eval()
+        with _fork_rng(device), torch.no_grad():
+            previews = self._generate(generator, device, cfg.preview_n, self.preview_pitches)
+            drawn = self._generate(generator, device, cfg.ndb_samples, None) if self.k >= 2 else None
+            asked = self._generate(generator, device, len(self.pitch_targets), self.pitch_targets) \
+                if self.pitch_problem is None else None
+        generator.train(was_training)
+        folder = samples_dir / f"step_{step:06d}"
+        for seed, (audio, pitch) in enumerate(zip(previews, self.preview_pitches)):
+            audio = np.clip(audio, -1, 1)
+            save(folder / f"seed_{seed:04d}_pitch_{pitch:03d}.wav", audio, self.sample_rate)
+            if writer is not None:
+                writer.add_audio(f"preview/seed_{seed:04d}_pitch_{pitch:03d}", torch.from_numpy(audio)[None], step,
+                                 sample_rate=self.sample_rate)
+        fields: dict = {}
+        score = None
+        if asked is not None:
+            from .metrics import pitch_accuracy
+
+            accuracy = pitch_accuracy(asked, self.pitch_targets, self.sample_rate).accuracy
+            fields.update(pitch_accuracy=accuracy, pitch_notes=len(asked))
+            score = 1.0 - accuracy
+            if writer is not None:
+                writer.add_scalar("val/pitch_accuracy", accuracy, step)
+        if drawn is not None:
+            from .metrics import ndb
+
+            result = ndb(self.real, drawn, k=self.k, sample_rate=self.sample_rate, seed=0)
+            fields.update(ndb=int(result.bins), ndb_k=int(result.k), ndb_generated=len(drawn))
+            score = float(result.bins)
+            if writer is not None:
+                writer.add_scalar("val/ndb", result.bins, step)
+        return score, fields
+
+    def format(self, score: float) -> str:
+        if self.k >= 2:
+            return f"NDB {int(score)} of {self.k} bins"
+        return f"pitch accuracy {1.0 - score:.0%}"
+
+
 def _model_data(module, cfg):
-    """The vocoder or unconditional side of the loop, by the model's ``KIND``."""
-    return (_UnconditionalData if model_kind(module) == "unconditional" else _VocoderData)(module, cfg)
+    """The vocoder, unconditional or pitched side of the loop, by the model's ``KIND``."""
+    kind = model_kind(module)
+    return {"vocoder": _VocoderData, "unconditional": _UnconditionalData, "pitched": _PitchedData}[kind](module, cfg)
 
 
 # ======================================================================================
@@ -601,7 +809,8 @@ class RunSummary:
         Last validation score, lower is better: log-mel L1 (mean over the held-out clips) for a
         vocoder, NDB (statistically different bins) for an unconditional model.
     val_metric : str
-        ``"log_mel_l1"`` or ``"ndb"``.
+        ``"log_mel_l1"``, ``"ndb"``, or ``"pitch_error"`` (1 − pitch accuracy: a pitched model
+        with too few notes for NDB).
     best_val : float or None
     checkpoint : Path or None
         The last checkpoint written.
@@ -721,6 +930,9 @@ def _starting_checkpoint(module, model_name: str, cfg, out_dir: Path, resume: bo
         if "_mel_settings" in saved:  # a preset that changed since the run started must not pass unseen
             MelConfig.from_dict(dict(saved["_mel_settings"])).require_match(mel_config_of(cfg),
                                                                              what=f"the run's {RUN_CONFIG}")
+        if "_specgram_settings" in saved:  # the same for a pitched model's pictures
+            SpecgramConfig.from_dict(dict(saved["_specgram_settings"])).require_match(
+                SpecgramConfig.resolve(cfg.specgram), what=f"the run's {RUN_CONFIG}")
         return None, None, cfg, dict(saved.get("_train") or {})
     path = existing[-1][1]
     if init_official:
@@ -734,7 +946,7 @@ def _starting_checkpoint(module, model_name: str, cfg, out_dir: Path, resume: bo
 
 
 def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig | None, plan: _Plan, world_size: int,
-                      init_official) -> None:
+                      init_official, settings: dict) -> None:
     """``RUN_DIR/config.json``, written (atomically) before the data is read: what --resume rebuilds the run from."""
     train_plan = {"steps": plan.steps, "seed": plan.seed, "normalize": plan.normalize, "world_size": world_size,
                   **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
@@ -742,7 +954,8 @@ def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig | None
     path = out_dir / RUN_CONFIG
     tmp = path.with_name(f".{path.name}.tmp")
     mel_settings = {"_mel_settings": mel.to_dict()} if mel is not None else {}  # an unconditional model has none
-    tmp.write_text(json.dumps({"model": model_name, **config_to_dict(cfg), **mel_settings,
+    others = {f"_{key}_settings": value for key, value in settings.items()}  # a pitched model's specgram
+    tmp.write_text(json.dumps({"model": model_name, **config_to_dict(cfg), **mel_settings, **others,
                                "_train": train_plan}, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
@@ -920,7 +1133,7 @@ def _open_run_folder(out_dir: Path, data, position: _Position, resumed: bool, te
 
 
 def _checkpoint_contents(model_name: str, cfg, mel: MelConfig | None, position: _Position, raw: dict, optimizers: dict,
-                         schedulers: dict, train_info: dict, rank_rngs: list | None) -> dict:
+                         schedulers: dict, train_info: dict, rank_rngs: list | None, settings: dict) -> dict:
     """Everything a checkpoint holds (see :mod:`voclab.checkpoint`), on the CPU."""
     content = {
         "format": FORMAT,
@@ -937,6 +1150,7 @@ def _checkpoint_contents(model_name: str, cfg, mel: MelConfig | None, position: 
         "rng": rng_state(),
         "best_val": position.best_val,
         "train": train_info,
+        **settings,  # a pitched model's "specgram": what inverts its pictures
     }
     if rank_rngs is not None:  # DDP: every rank's random state, so each continues its own stream
         content["rng_ranks"] = rank_rngs
@@ -1140,11 +1354,14 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
         data.check_resumed(state)
     if mels_dir is not None and mel is None:
         raise ConfigError(f"{model_name} is an unconditional model: it learns from audio alone and takes no mels; "
+                          "drop --mels." if model_kind(module) == "unconditional" else
+                          f"{model_name} is a pitched note model: it learns from labelled notes and takes no mels; "
                           "drop --mels.")
     plan = _plan(cfg, model_name, info, dist_info, device, steps=steps, seed=seed, mels_dir=mels_dir,
                  normalize=normalize, num_workers=num_workers, length_field=data.length_field)
     if is_main:  # before the data is read: a run killed at any moment from here on can be resumed
-        _write_run_config(out_dir, model_name, cfg, mel, plan, dist_info.world_size, init_official)
+        _write_run_config(out_dir, model_name, cfg, mel, plan, dist_info.world_size, init_official,
+                          data.saved_settings())
 
     # ---------------------------------------------------------------- data: random segments (or slices), held-out clips
     # a step may take several real batches (WaveGAN: one per critic update); the loader stacks them
@@ -1182,6 +1399,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
         position = _start_from_official(module, cfg, raw, optimizers, schedulers, init_official, plan.steps)
     else:
         position = _Position()
+    data.prepare_networks(raw, state)  # a pitched model: the training pitch histogram (a resumed run keeps its own)
     nets = _wrap(raw, dist_info, device, compile, is_main)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed segment sizes: let cuDNN pick the fastest kernels
@@ -1213,7 +1431,8 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                      f"{steps_per_epoch} steps/epoch")
 
     def checkpoint(rank_rngs: list | None) -> dict:
-        return _checkpoint_contents(model_name, cfg, mel, position, raw, optimizers, schedulers, train_info, rank_rngs)
+        return _checkpoint_contents(model_name, cfg, mel, position, raw, optimizers, schedulers, train_info, rank_rngs,
+                                    data.saved_settings())
 
     # ---------------------------------------------------------------- the loop
     last_checkpoint, last_val = state_path, None
@@ -1266,8 +1485,11 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                     # validation
                     improved = False
                     if is_main and (position.step % val_every == 0 or finishing):
-                        score, fields = data.validate(unwrap(nets["generator"]), device, position.step,
+                        # the weights voclab generate / vocode would load at this step (the EMA once it is old enough)
+                        listened = inference_weights(raw, cfg, position.step)
+                        score, fields = data.validate(unwrap(nets[listened]), device, position.step,
                                                       out_dir / "samples", writer)
+                        fields = {**fields, "weights": listened}
                         if score is not None:  # lower is better: log-mel L1, or NDB's different bins
                             last_val = score
                             improved = position.best_val is None or last_val < position.best_val

@@ -21,9 +21,10 @@ Inputs
 
 An unconditional model (WaveGAN) has no mel to start from: :func:`generate` (``voclab
 generate``) samples it, and :func:`vocode` refuses it — as :func:`generate` refuses a vocoder —
-with the command to use instead.
+with the command to use instead. A pitched note model (GANSynth) is sampled the same way, at
+one pitch (``--pitch 60``) or at the pitches its seeds draw from the training histogram.
 
-Notebook: 04_wavegan, 07_hifigan, 08_shootout.
+Notebook: 04_wavegan, 05_gansynth, 07_hifigan, 08_shootout.
 """
 
 from __future__ import annotations
@@ -169,8 +170,10 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
             )
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, device=device)
     if ckpt.kind != "vocoder":
+        what = "an unconditional" if ckpt.kind == "unconditional" else "a pitch-conditional (pitched)"
+        made = "random latents" if ckpt.kind == "unconditional" else "random latents and a pitch"
         raise CheckpointError(
-            f"{ckpt.path} is an unconditional {ckpt.model}: it makes audio from random latents, not from mel "
+            f"{ckpt.path} is {what} {ckpt.model}: it makes audio from {made}, not from mel "
             f"spectrograms, so it cannot vocode. Sample it instead: voclab generate {ckpt.path} -n 16 -o OUT_DIR."
         )
     prepare_for_inference(ckpt)
@@ -197,7 +200,7 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
 
 def generate(checkpoint: str | Path | Checkpoint, n: int, out_dir: str | Path, *, seed: int | None = None,
              pitch: int | None = None, device: str = "cpu") -> list[Path]:
-    """Sample an unconditional model (WaveGAN): ``n`` WAVs and a ``seeds.json`` in ``out_dir``.
+    """Sample an unconditional model (WaveGAN) or a pitched one (GANSynth): ``n`` WAVs and a ``seeds.json`` in ``out_dir``.
 
     Clip ``i`` is made from the latent of seed ``seed + i`` (:func:`voclab.checkpoint.latents_from_seeds`,
     from the model's own latent distribution), at the checkpoint's sample rate and slice length:
@@ -207,7 +210,13 @@ def generate(checkpoint: str | Path | Checkpoint, n: int, out_dir: str | Path, *
     ``--seed 0`` writes them again. Without ``seed`` a random one is drawn (and recorded).
     The output folder and the arguments are checked before the checkpoint is loaded.
 
-    Notebook: 04_wavegan.
+    A pitched model's notes are ``OUT_DIR/<model>_<seed>_pitch_<MIDI>.wav``: all at ``pitch``,
+    or, without it, each at the pitch its seed draws from the training pitch histogram the
+    checkpoint carries; ``seeds.json`` records each clip's pitch and the model's range, and
+    ``--seed S --pitch P`` makes one again. A pitch outside the model's range is refused
+    with the range.
+
+    Notebook: 04_wavegan, 05_gansynth.
 
     Parameters
     ----------
@@ -220,7 +229,8 @@ def generate(checkpoint: str | Path | Checkpoint, n: int, out_dir: str | Path, *
     seed : int, optional
         Seed of the first clip (>= 0).
     pitch : int, optional
-        A MIDI pitch for pitch-conditional models; an unconditional model refuses it.
+        A MIDI pitch for a pitched model (within its ``pitch_min``-``pitch_max``); an unconditional
+        model refuses it.
     device : {"cpu", "cuda", "cuda:N", "mps"}
 
     Returns
@@ -233,8 +243,8 @@ def generate(checkpoint: str | Path | Checkpoint, n: int, out_dir: str | Path, *
     voclab.errors.CheckpointError
         A vocoder checkpoint (use ``voclab vocode``), or an unreadable one.
     voclab.errors.ConfigError
-        ``n`` < 1, a negative seed, a pitch for an unconditional model, an output folder that
-        cannot be written to.
+        ``n`` < 1, a negative seed, a pitch for an unconditional model or outside a pitched model's
+        range, an output folder that cannot be written to.
     """
     device = resolve_device(device)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -250,17 +260,24 @@ def generate(checkpoint: str | Path | Checkpoint, n: int, out_dir: str | Path, *
         )
     if seed is None:
         seed = secrets.randbelow(2**31)
+    pitched = ckpt.kind == "pitched"
+    pitches = ckpt.pitches(n, seed=int(seed), pitch=pitch) if pitched else None  # checks the range first
     audio = ckpt.generate(n, seed=int(seed), pitch=pitch)  # (n, slice_len)
     written = []
     for i, clip in enumerate(audio):
-        written.append(save(out_dir / f"{ckpt.model}_{seed + i:08d}.wav", np.clip(clip, -1.0, 1.0), ckpt.sample_rate))
+        name = f"{ckpt.model}_{seed + i:08d}" + (f"_pitch_{int(pitches[i]):03d}" if pitched else "")
+        written.append(save(out_dir / f"{name}.wav", np.clip(clip, -1.0, 1.0), ckpt.sample_rate))
     cfg = ckpt.cfg
     record = {
         "checkpoint": str(ckpt.path), "model": ckpt.model, "step": ckpt.step, "sample_rate": ckpt.sample_rate,
         "samples": int(audio.shape[1]), "latent": {"dim": getattr(cfg, "latent_dim", None),
                                                    "distribution": getattr(cfg, "latent_distribution", None)},
-        "clips": [{"file": path.name, "seed": seed + i} for i, path in enumerate(written)],
+        "clips": [{"file": path.name, "seed": seed + i, **({"pitch": int(pitches[i])} if pitched else {})}
+                  for i, path in enumerate(written)],
     }
+    if pitched:
+        record["pitch"] = pitch  # None: each seed drew its own from the training histogram
+        record["pitch_range"] = list(ckpt.pitch_range)
     tmp = out_dir / f".{SEEDS_FILE}.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, out_dir / SEEDS_FILE)

@@ -1,7 +1,8 @@
 """Reference vocoders: one readable file per model, trained by one shared loop (``voclab.train``).
 
 Each model module (``voclab.models.hifigan``, ``voclab.models.melgan``, ``voclab.models.wavenet``,
-and the unconditional ``voclab.models.wavegan``) keeps its whole paper in one file: a
+the unconditional ``voclab.models.wavegan`` and the pitch-conditional ``voclab.models.gansynth``)
+keeps its whole paper in one file: a
 ``@dataclass`` config, the networks, the losses and its ``train_step``. What every model shares — data, logging, validation, checkpoints,
 resuming, mixed precision, ``torch.compile`` and DDP — lives in :mod:`voclab.train`, which
 talks to a model module only through the functions below (a plain module protocol, no
@@ -44,6 +45,23 @@ base classes):
         the ones ``voclab generate --seed 0`` uses) and scores the distribution with NDB
         (:func:`voclab.metrics.ndb`, lower is better), which ``best.pt`` follows. ``voclab
         generate`` samples such a model; ``voclab vocode`` refuses it.
+    ``"pitched"``
+        a random latent and a MIDI pitch → a note (GANSynth), drawn as a picture and turned
+        into audio by a fixed inverse. Everything ``"unconditional"`` asks for, plus: a
+        ``specgram`` field (a :mod:`voclab.specgram` preset name or its dict; its
+        resolved :class:`~voclab.specgram.SpecgramConfig` is saved in every checkpoint, and a
+        resumed run must match it), ``pitch_min`` and ``pitch_max`` (the MIDI range);
+        batches are ``{"spec": (B, 2, frames, bins) normalised pictures, "pitch": (B,) MIDI}``
+        (:class:`voclab.datasets.LabelledNotes`, from a folder with NSynth's ``examples.json``:
+        ``voclab prepare --nsynth-fluid``); the module has ``set_pitch_histogram(modules,
+        pitches, cfg)``, which the loop calls with the training notes' pitches before the first
+        step (a resumed run keeps the histogram its checkpoint carries); latents are
+        ``(B, latent_dim + 1)``, the last column a uniform draw the generator maps to a pitch
+        through that histogram, and ``validation_audio(generator, z, pitch=None)`` takes a
+        pitch (one for all, or one each) instead. Validation writes fixed seeds over a sweep
+        of the training pitches, and scores NDB against the training notes and pitch
+        accuracy (:func:`voclab.metrics.pitch_accuracy`) of notes asked for at the
+        training pitches. ``voclab generate --pitch MIDI`` makes notes at one pitch.
 ``batches_per_step(cfg) -> int`` (optional, default 1)
     Real batches one ``train_step`` consumes; the loop stacks them, so ``batch["audio"]`` is
     ``(k · B, 1, T)``. WaveGAN's five critic updates each take a fresh batch.
@@ -54,7 +72,7 @@ own joins them with :func:`register_model`, in Python: a name in a checkpoint or
 file is only ever looked up here, never imported (a checkpoint beside a package of the same
 name would otherwise run that package's code).
 
-Notebook: 06_melgan, 07_hifigan (and 03_wavenet, 04_wavegan).
+Notebook: 06_melgan, 07_hifigan (and 03_wavenet, 04_wavegan, 05_gansynth).
 """
 
 from __future__ import annotations
@@ -67,6 +85,7 @@ from ..errors import ConfigError
 
 #: command-line name -> module path (voclab's own, imported when first used) or a registered module
 MODELS: dict[str, str | ModuleType] = {
+    "gansynth": "voclab.models.gansynth",
     "hifigan": "voclab.models.hifigan",
     "melgan": "voclab.models.melgan",
     "wavegan": "voclab.models.wavegan",
@@ -75,16 +94,16 @@ MODELS: dict[str, str | ModuleType] = {
 
 
 #: The kinds of model the loop knows (see ``KIND`` in the protocol above).
-KINDS = ("vocoder", "unconditional")
+KINDS = ("vocoder", "unconditional", "pitched")
 
 
 def model_kind(module: ModuleType) -> str:
-    """What a model module turns into audio: ``"vocoder"`` (mels) or ``"unconditional"`` (latents).
+    """What a model module turns into audio: ``"vocoder"`` (mels), ``"unconditional"`` (latents) or ``"pitched"`` (latents and a pitch).
 
     Read from the module's ``KIND`` (``"vocoder"`` when it has none); :mod:`voclab.train`,
     :mod:`voclab.checkpoint` and the commands dispatch on it, never on a model's name.
 
-    Notebook: 04_wavegan, 06_melgan.
+    Notebook: 04_wavegan, 05_gansynth, 06_melgan.
 
     Parameters
     ----------
@@ -118,7 +137,7 @@ def get_model(name: str) -> ModuleType:
     Parameters
     ----------
     name : str
-        ``"hifigan"``, ``"melgan"``, ``"wavegan"`` or ``"wavenet"`` (see :data:`MODELS`).
+        ``"gansynth"``, ``"hifigan"``, ``"melgan"``, ``"wavegan"`` or ``"wavenet"`` (see :data:`MODELS`).
 
     Returns
     -------

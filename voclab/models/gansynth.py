@@ -71,11 +71,13 @@ Where this file differs:
   (the generator is pushed to make notes it classifies as their pitch); AC-GAN's paper also
   trains it on generated ones.
 
-The model follows the protocol of :mod:`voclab.models` with ``KIND = "unconditional"``: a
+The model follows the protocol of :mod:`voclab.models` with ``KIND = "pitched"``: a
 *latent* here is the noise and one uniform number that picks the pitch from the training
 pitch histogram (:func:`sample_latents`, :func:`pitches_from_draws`), so a seed fixes a note
 and its pitch, and ``validation_audio(generator, z)`` works as for WaveGAN; ``pitch=`` asks
-for a pitch instead. The histogram travels in the generator (a buffer, set by
+for a pitch instead (``voclab generate --pitch 60``). :mod:`voclab.train` feeds it the notes
+of a folder with NSynth's labels (:class:`voclab.datasets.LabelledNotes`) and calls
+:func:`set_pitch_histogram` with their pitches before the first step. The histogram travels in the generator (a buffer, set by
 :func:`set_pitch_histogram`), so generating needs no training data. Batches are
 ``{"spec": (B, 2, frames, bins), "pitch": (B,)}``: normalised pictures and MIDI pitches.
 
@@ -114,6 +116,7 @@ __all__ = [
     "build_generator",
     "count_parameters",
     "generate_specgram",
+    "latent_pitches",
     "make_optimizers",
     "minibatch_stddev",
     "num_filters",
@@ -129,8 +132,8 @@ __all__ = [
     "validation_audio",
 ]
 
-#: What :mod:`voclab.train` and :mod:`voclab.checkpoint` read: latents in, audio out, no mel.
-KIND = "unconditional"
+#: What :mod:`voclab.train` and :mod:`voclab.checkpoint` read: latents and a pitch in, audio out, no mel.
+KIND = "pitched"
 
 #: Slope of every LeakyReLU (TensorFlow's ``tf.nn.leaky_relu`` default, which the official code uses).
 LRELU_SLOPE = 0.2
@@ -157,7 +160,8 @@ class Config:
     sample_rate : int
         Rate of the notes (16000).
     slice_len : int
-        Samples per note (64000: 4 s at 16 kHz); what validation compares generated audio with.
+        Samples per note (64000: 4 s at 16 kHz), the specgram's ``audio_length``; what validation compares
+        generated audio with.
     latent_dim : int
         Size of the noise ``z ~ N(0, I)`` (256).
     pitch_min, pitch_max : int
@@ -300,6 +304,51 @@ class Config:
     def final_shape(self) -> tuple[int, int]:
         """(frames, bins) of the finished model's pictures ((128, 1024))."""
         return self.shape_at(self.num_resolutions - 1)
+
+    def specgram_config(self):
+        """The :class:`~voclab.specgram.SpecgramConfig` of :attr:`specgram`, checked against :attr:`final_shape`.
+
+        The networks are built from ``start_shape`` and ``num_resolutions`` alone, so a preset
+        of another shape would only fail at the first real picture; :mod:`voclab.train` and
+        ``voclab generate`` ask here first. (``Config()`` itself accepts any pair, so the
+        networks can be tried at toy sizes.)
+
+        Notebook: 05_gansynth.
+
+        Returns
+        -------
+        specgram : voclab.specgram.SpecgramConfig
+
+        Raises
+        ------
+        voclab.errors.ConfigError
+            An unknown preset or field, or a picture of another shape than
+            ``start_shape × 2^(num_resolutions − 1)``.
+
+        Examples
+        --------
+        >>> Config().specgram_config().shape
+        (2, 128, 1024)
+        >>> Config(specgram="course", start_shape=(8, 16), num_resolutions=5, slice_len=16000).specgram_config().shape
+        (2, 128, 256)
+        """
+        from ..specgram import SpecgramConfig  # numpy-heavy; the networks do not need it
+
+        specgram = SpecgramConfig.resolve(self.specgram)
+        if tuple(specgram.shape[1:]) != self.final_shape:
+            name = repr(self.specgram) if isinstance(self.specgram, str) else "the specgram settings"
+            raise ConfigError(
+                f"specgram {name} makes pictures of {specgram.shape[1]} frames x {specgram.shape[2]} bins, but "
+                f"start_shape {self.start_shape} x 2^(num_resolutions - 1 = {self.num_resolutions - 1}) is "
+                f"{self.final_shape[0]} x {self.final_shape[1]}: change start_shape or num_resolutions (or the "
+                "specgram) so the two agree.")
+        if specgram.audio_length != self.slice_len or specgram.sample_rate != self.sample_rate:
+            raise ConfigError(
+                f"specgram {'settings' if isinstance(self.specgram, dict) else repr(self.specgram)} are "
+                f"{specgram.audio_length} samples at {specgram.sample_rate} Hz, but slice_len is {self.slice_len} "
+                f"and sample_rate {self.sample_rate}: set them to the specgram's (--set slice_len="
+                f"{specgram.audio_length} --set sample_rate={specgram.sample_rate}).")
+        return specgram
 
     def to_dict(self) -> dict:
         """The fields as plain JSON types."""
@@ -1270,6 +1319,39 @@ def _noise_and_pitch(generator: Generator, z: torch.Tensor, pitch: Any) -> tuple
     if pitch.ndim == 0:
         pitch = pitch.expand(len(z))  # one pitch for all
     return z[:, :latent_dim], pitch
+
+
+def latent_pitches(generator: Generator, z: torch.Tensor) -> torch.Tensor:
+    """The MIDI pitch each latent plays at: its last column's draw through the generator's pitch histogram.
+
+    What :func:`validation_audio` does with ``pitch=None``; ``voclab generate`` records these
+    pitches in ``seeds.json``.
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    generator : Generator
+        Its ``pitch_counts`` (the training histogram) decide.
+    z : torch.Tensor [shape=(B, latent_dim + 1)]
+        From :func:`sample_latents`.
+
+    Returns
+    -------
+    pitch : torch.Tensor [shape=(B,), dtype=int64]
+
+    Raises
+    ------
+    voclab.errors.ShapeError
+        Latents without the pitch draw.
+
+    Examples
+    --------
+    >>> G = Generator(latent_dim=8, pitch_min=60, n_pitches=3, start_shape=(2, 4), num_resolutions=1)
+    >>> latent_pitches(G, torch.tensor([[0.0] * 8 + [0.1], [0.0] * 8 + [0.9]])).tolist()
+    [60, 62]
+    """
+    return _noise_and_pitch(_unwrap(generator), z, None)[1]
 
 
 @torch.no_grad()
