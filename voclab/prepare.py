@@ -1,6 +1,6 @@
 """Turn audio into a training folder for ``voclab train``: ``voclab prepare``.
 
-Four sources, one result — ``OUT/wavs/*.flac`` (mono, one sample rate), ``OUT/train.txt``
+Six sources, one result — ``OUT/wavs/*.flac`` (mono, one sample rate), ``OUT/train.txt``
 and ``OUT/val.txt`` (one path per line; ``voclab train`` uses this split) and
 ``OUT/manifest.json`` (every clip with its source, duration, sha256 and transcript):
 
@@ -12,11 +12,18 @@ and ``OUT/val.txt`` (one path per line; ``voclab train`` uses this split) and
 * ``--drums``: the offline drum corpus for WaveGAN (notebook 04) — about 470 one-shot hits,
   CC0 and MIT, from Debian's ``sonic-pi-samples`` and the GM percussion kits of
   ``fluid-soundfont-gm`` rendered with pyfluidsynth (:func:`prepare_drums`; it writes WAV
-  slices of one length and a ``LICENSES.md``).
+  slices of one length and a ``LICENSES.md``);
+* ``--nsynth-fluid``: an offline stand-in for GANSynth's NSynth subset (notebook 05) — about
+  7200 NSynth-style notes of 61 acoustic General MIDI instruments, MIT, rendered from
+  ``fluid-soundfont-gm`` with a pitch check, split by instrument (:func:`prepare_nsynth_fluid`;
+  it also writes NSynth's labels, ``examples.json``, and a ``LICENSES.md``);
+* ``--nsynth DIR``: a real NSynth download, filtered to GANSynth's acoustic notes, MIDI 24-84
+  (:func:`prepare_nsynth`).
 
 Downloads of real datasets (with checksums) are not part of this module (yet).
 
-Notebook: 06_melgan, 07_hifigan (the data of a full-tier run); 04_wavegan (the drums).
+Notebook: 06_melgan, 07_hifigan (the data of a full-tier run); 04_wavegan (the drums);
+05_gansynth (the notes).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -43,11 +50,12 @@ from .audio import FORMATS, load, save
 from .errors import DataError, VoclabError
 
 __all__ = ["prepare", "prepare_mini_ljspeech", "prepare_drums", "drum_requirements", "PrepareSummary",
-           "MINI_LJSPEECH_LICENCE"]
+           "MINI_LJSPEECH_LICENCE", "prepare_nsynth_fluid", "prepare_nsynth", "nsynth_fluid_requirements"]
 
 FORMAT = "voclab-prepared/1"
 #: What ``voclab prepare`` writes in OUT (and may replace with ``--force``).
-OWN_ENTRIES = {"wavs", "train.txt", "val.txt", "manifest.json", "LICENSE.txt", "LICENSES.md", ".gitignore"}
+OWN_ENTRIES = {"wavs", "train.txt", "val.txt", "manifest.json", "LICENSE.txt", "LICENSES.md", ".gitignore",
+               "examples.json"}
 
 ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
@@ -157,19 +165,30 @@ def _write_json(path: Path, value) -> None:
     os.replace(tmp, path)
 
 
-def _write_dataset(out: Path, items: list[dict], *, sample_rate: int, val_clips: int, layout: str,
+def _write_dataset(out: Path, items: Iterable[dict], *, sample_rate: int, val_clips: int, layout: str,
                    source: str, skipped: list[dict], note: Callable[[str], None], started: float,
-                   licence: str | None = None, extra: dict | None = None) -> PrepareSummary:
-    """Convert ``items`` (``name``, ``load_from``, ``source``, optional ``text``...) to FLAC; write lists."""
+                   licence: str | None = None, extra: dict | None = None,
+                   before_manifest: Callable[[list[dict]], None] | None = None) -> PrepareSummary:
+    """Convert ``items`` (``name``, ``load_from``, ``source``, optional ``text``...) to FLAC; write lists.
+
+    ``items`` may be any iterable (notes rendered one at a time as they are written).
+    ``load_from`` is a path, or a function that returns the clip at ``sample_rate``. When every
+    item carries ``split`` (``"train"``/``"val"``), that split is kept and ``val_clips`` unused.
+    ``before_manifest(clips)`` writes what else the folder needs, from the clips as written.
+    """
     wavs = out / "wavs"
     wavs.mkdir(parents=True, exist_ok=True)
     clips = []
     downmixed = 0
-    for item in items:
+    seen = 0
+    for seen, item in enumerate(items, 1):
         try:
             with warnings.catch_warnings(record=True) as caught:  # down-mixing is the point here: count it
                 warnings.simplefilter("always")
-                y, _ = load(item["load_from"], sr=sample_rate)
+                if callable(item["load_from"]):  # audio made on demand (rendered notes), already at sample_rate
+                    y = item["load_from"]()
+                else:
+                    y, _ = load(item["load_from"], sr=sample_rate)
             downmixed += any("channels" in str(w.message) for w in caught)
         except VoclabError as err:
             skipped.append({"source": item["source"], "reason": str(err)})
@@ -183,12 +202,16 @@ def _write_dataset(out: Path, items: list[dict], *, sample_rate: int, val_clips:
     if downmixed:
         note(f"{downmixed} file(s) had several channels: averaged to mono")
     if not clips:
-        raise DataError(f"None of the {len(items)} file(s) could be decoded as audio; nothing was written to {out}.")
+        raise DataError(f"None of the {seen} file(s) could be decoded as audio; nothing was written to {out}.")
     if len(clips) <= val_clips:
         raise DataError(f"only {len(clips)} clip(s): too few to hold out {val_clips} for validation; "
                         f"pass --val-clips {max(len(clips) - 1, 0)}.")
-    clips.sort(key=lambda c: c["name"])
-    cut = len(clips) - val_clips  # the last names, sorted: the same split as `voclab train` on a plain folder
+    if all(c.get("split") in ("train", "val") for c in clips):  # the caller split them (NSynth: by instrument)
+        clips.sort(key=lambda c: (c["split"] == "val", c["name"]))
+        cut = sum(c["split"] == "train" for c in clips)
+    else:
+        clips.sort(key=lambda c: c["name"])
+        cut = len(clips) - val_clips  # the last names, sorted: the same split as `voclab train` on a plain folder
     for i, clip in enumerate(clips):
         clip["split"] = "train" if i < cut else "val"
     (out / "train.txt").write_text("".join(c["path"] + "\n" for c in clips[:cut]), encoding="utf-8")
@@ -204,6 +227,8 @@ def _write_dataset(out: Path, items: list[dict], *, sample_rate: int, val_clips:
         "sample_rate": sample_rate, "channels": 1, "total_seconds": round(total, 3),
         **(extra or {}), "clips": clips, "skipped": skipped,
     }
+    if before_manifest is not None:
+        before_manifest(clips)
     _write_json(out / "manifest.json", manifest)  # written last: its presence means "complete"
     return PrepareSummary(out_dir=out, train=[c["path"] for c in clips[:cut]], val=[c["path"] for c in clips[cut:]],
                           seconds_of_audio=total, skipped=skipped, wall_seconds=time.perf_counter() - started,
@@ -928,3 +953,722 @@ def _drum_licences(clips: list[dict], sonic_pi_copyright: Path, fluid_copyright:
                "A render reproduces the soundfont's samples, so its notice goes with them "
                f"(from `{fluid_copyright}`):"), "", "```", fluid_text.strip(), "```", ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- NSynth-style notes (GANSynth)
+
+#: What ``voclab prepare --nsynth-fluid`` needs: two Debian packages and one PyPI package.
+NSYNTH_FLUID_APT_PACKAGES = ("fluid-soundfont-gm", "libfluidsynth3")
+NSYNTH_FLUID_PIP_PACKAGES = ("pyfluidsynth",)
+NSYNTH_FLUID_INSTALL = (f"sudo apt-get install {' '.join(NSYNTH_FLUID_APT_PACKAGES)} && "
+                        f"pip install {' '.join(NSYNTH_FLUID_PIP_PACKAGES)}")
+#: NSynth's instrument families and sources, in NSynth's order: the index is NSynth's
+#: ``instrument_family`` / ``instrument_source`` number.
+NSYNTH_FAMILIES = ("bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string",
+                   "synth_lead", "vocal")
+NSYNTH_SOURCES = ("acoustic", "electronic", "synthetic")
+#: NSynth's five MIDI velocities.
+NSYNTH_VELOCITIES = (25, 50, 75, 100, 127)
+#: GANSynth's pitches: MIDI 24-84, 61 classes.
+GANSYNTH_PITCHES = range(24, 85)
+#: The pitched acoustic General MIDI programs (0-based) rendered by ``--nsynth-fluid``, each
+#: with the NSynth family it is filed under and its GM name. Chosen by GM family:
+#: piano (acoustic ones only), chromatic percussion (mallet), organ (the pipe and reed organs;
+#: accordion, harmonica and bandoneon are free reeds: reed), guitar (nylon, steel), bass
+#: (acoustic), strings (harp and pizzicato included; timpani left out, a drum), ensemble
+#: (string sections: string; choir and voice: vocal), brass, reed, pipe (flute) and ethnic
+#: (plucked ones: guitar, kalimba: mallet, bagpipe and shanai: reed, fiddle: string).
+#: Left out as not acoustic in NSynth's sense (its "electronic" source: pickups, tonewheels)
+#: or not one pitched instrument: electric grand, electric pianos, clavinet (2, 4, 5, 7),
+#: drawbar, percussive and rock organs (16-18), electric guitars and basses (26-31, 33-37),
+#: synth bass, strings, voice and brass (38, 39, 50, 51, 54, 62, 63), timpani (47), orchestra
+#: hit (55), synth leads, pads and effects (80-103), percussive (112-119), sound effects (120-127).
+GM_ACOUSTIC_PROGRAMS = {
+    0: ("keyboard", "Acoustic Grand Piano"), 1: ("keyboard", "Bright Acoustic Piano"),
+    3: ("keyboard", "Honky-tonk Piano"), 6: ("keyboard", "Harpsichord"),
+    8: ("mallet", "Celesta"), 9: ("mallet", "Glockenspiel"), 10: ("mallet", "Music Box"),
+    11: ("mallet", "Vibraphone"), 12: ("mallet", "Marimba"), 13: ("mallet", "Xylophone"),
+    14: ("mallet", "Tubular Bells"), 15: ("mallet", "Dulcimer"),
+    19: ("organ", "Church Organ"), 20: ("organ", "Reed Organ"),
+    21: ("reed", "Accordion"), 22: ("reed", "Harmonica"), 23: ("reed", "Tango Accordion"),
+    24: ("guitar", "Acoustic Guitar (nylon)"), 25: ("guitar", "Acoustic Guitar (steel)"),
+    32: ("bass", "Acoustic Bass"),
+    40: ("string", "Violin"), 41: ("string", "Viola"), 42: ("string", "Cello"), 43: ("string", "Contrabass"),
+    44: ("string", "Tremolo Strings"), 45: ("string", "Pizzicato Strings"), 46: ("string", "Orchestral Harp"),
+    48: ("string", "String Ensemble 1"), 49: ("string", "String Ensemble 2"),
+    52: ("vocal", "Choir Aahs"), 53: ("vocal", "Voice Oohs"),
+    56: ("brass", "Trumpet"), 57: ("brass", "Trombone"), 58: ("brass", "Tuba"), 59: ("brass", "Muted Trumpet"),
+    60: ("brass", "French Horn"), 61: ("brass", "Brass Section"),
+    64: ("reed", "Soprano Sax"), 65: ("reed", "Alto Sax"), 66: ("reed", "Tenor Sax"), 67: ("reed", "Baritone Sax"),
+    68: ("reed", "Oboe"), 69: ("reed", "English Horn"), 70: ("reed", "Bassoon"), 71: ("reed", "Clarinet"),
+    72: ("flute", "Piccolo"), 73: ("flute", "Flute"), 74: ("flute", "Recorder"), 75: ("flute", "Pan Flute"),
+    76: ("flute", "Blown Bottle"), 77: ("flute", "Shakuhachi"), 78: ("flute", "Whistle"), 79: ("flute", "Ocarina"),
+    104: ("guitar", "Sitar"), 105: ("guitar", "Banjo"), 106: ("guitar", "Shamisen"), 107: ("guitar", "Koto"),
+    108: ("mallet", "Kalimba"), 109: ("reed", "Bagpipe"), 110: ("string", "Fiddle"), 111: ("reed", "Shanai"),
+}
+#: The default velocities of ``--nsynth-fluid``: two of NSynth's five, a middle and the loudest.
+NSYNTH_FLUID_VELOCITIES = (75, 127)
+#: The instruments ``--nsynth-fluid`` holds out for validation by default: one from each family
+#: with at least four (keyboard, mallet, guitar, string, brass, reed, flute), 7 of 61 programs.
+NSYNTH_FLUID_VAL_PROGRAMS = (3, 11, 25, 41, 60, 68, 74)
+NOTE_HOLD_S, NOTE_RELEASE_S = 3.0, 1.0  # NSynth: the key is held for 3 s of a 4 s note
+NOTE_RENDER_GAIN = 1.0  # FluidSynth's master gain: one fixed level, so velocity is heard
+NOTE_SILENT_DBFS = -60.0  # a note whose peak is below this is dropped as silent
+NOTE_PITCH_CENTS = 50.0  # YIN's f0 must lie this close to the key (or to one octave off it)
+NOTE_PITCH_GATE_DB = -30.0  # f0 is the median over the held part's frames within 30 dB of its loudest
+NSYNTH_LAYOUT = "nsynth"
+NSYNTH_FLUID_LAYOUT = "nsynth-fluid"
+NSYNTH_FLUID_LICENCE_SUMMARY = "MIT (FluidR3_GM soundfont, Frank Wen; rendered notes): see LICENSES.md"
+
+
+def _missing_fluid_requirements(soundfont: Path) -> list[str]:
+    missing = []
+    if not soundfont.is_file():
+        missing.append(f"fluid-soundfont-gm (Debian; no soundfont at {soundfont})")
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth; it loads libfluidsynth3 on import)
+    except ImportError as err:
+        if "fluidsynth" in str(err).lower() and "library" in str(err).lower():
+            missing.append(f"libfluidsynth3 (Debian; pyfluidsynth says: {err})")
+        else:
+            missing.append(f"pyfluidsynth (PyPI; {err})")
+    except OSError as err:
+        missing.append(f"libfluidsynth3 (Debian; {err})")
+    return missing
+
+
+def nsynth_fluid_requirements(soundfont: str | Path = FLUID_SOUNDFONT) -> None:
+    """Raise a :class:`~voclab.errors.DataError` naming what ``--nsynth-fluid`` lacks here, if anything.
+
+    ``voclab prepare --nsynth-fluid`` calls it before it renders a note, so a machine without
+    the soundfont, FluidSynth's library or pyfluidsynth gets one message with the install
+    command instead of a traceback.
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    soundfont : str or Path
+        The FluidR3 GM soundfont of Debian's ``fluid-soundfont-gm``.
+
+    Returns
+    -------
+    None
+        When everything is there.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        Naming each missing package and the command that installs them.
+
+    Examples
+    --------
+    >>> nsynth_fluid_requirements("/nowhere/FluidR3_GM.sf2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    voclab.errors.DataError: ... fluid-soundfont-gm (Debian; no soundfont at /nowhere/FluidR3_GM.sf2)...
+    """
+    missing = _missing_fluid_requirements(Path(soundfont))
+    if missing:
+        raise DataError(
+            "The NSynth-style notes are rendered on this machine from the Debian packages "
+            f"{', '.join(NSYNTH_FLUID_APT_PACKAGES)} with the PyPI package {NSYNTH_FLUID_PIP_PACKAGES[0]}; "
+            f"missing here: {'; '.join(missing)}. Install them with: {NSYNTH_FLUID_INSTALL}"
+        )
+
+
+def _new_synth(soundfont: Path, sample_rate: int, gain: float):
+    import fluidsynth  # the callers check the requirements first (nsynth_fluid_requirements)
+
+    # dynamic sample loading: only the chosen preset's samples are read (10 ms instead of 150 ms a load)
+    synth = fluidsynth.Synth(gain=float(gain), samplerate=float(sample_rate),
+                             **{"synth.reverb.active": 0, "synth.chorus.active": 0,
+                                "synth.dynamic-sample-loading": 1})
+    font = synth.sfload(str(soundfont))
+    if font < 0:
+        synth.delete()
+        raise DataError(f"FluidSynth could not load the soundfont {soundfont}; reinstall fluid-soundfont-gm.")
+    return synth, font
+
+
+def gm_preset_names(soundfont: str | Path = FLUID_SOUNDFONT) -> dict[int, str]:
+    """The soundfont's own name of each General MIDI program (bank 0) it has.
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    soundfont : str or Path
+
+    Returns
+    -------
+    names : dict
+        ``{program (0-127): preset name}``, e.g. ``{0: "Yamaha Grand Piano", ...}`` for FluidR3_GM.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        FluidSynth cannot load the soundfont.
+
+    Examples
+    --------
+    >>> gm_preset_names()[40]  # doctest: +SKIP
+    'Violin'
+    """
+    synth, font = _new_synth(Path(soundfont), 16000, NOTE_RENDER_GAIN)
+    try:
+        names = {program: synth.sfpreset_name(font, 0, program) for program in range(128)}
+    finally:
+        synth.delete()
+    return {program: name for program, name in names.items() if name}
+
+
+def render_note(program: int, pitch: int, velocity: int, *, sample_rate: int = 16000,
+                soundfont: str | Path = FLUID_SOUNDFONT, gain: float = NOTE_RENDER_GAIN) -> np.ndarray:
+    """Render one NSynth-style note: a General MIDI program's key held 3 s, then released for 1 s.
+
+    NSynth (Engel et al., "Neural Audio Synthesis of Musical Notes with WaveNet
+    Autoencoders", ICML 2017) recorded every note of its instruments the same way: 4 s at
+    16 kHz, the key released after 3 s, so the release is part of the note. This renders
+    such a note from a soundfont with FluidSynth (pyfluidsynth), reverb and chorus off,
+    stereo averaged to mono, at one fixed ``gain`` (no normalisation: velocity sets the
+    level). Each note gets a fresh synthesizer: FluidSynth's voices keep state from one
+    note to the next (a note rendered after another differed from the same note rendered
+    first by up to 0.02 in the first 0.9 s, measured on FluidR3's piano), so only a fresh
+    one makes a note depend on nothing but its arguments. That costs about 25 ms a note,
+    mostly loading the soundfont (measured over the 61 programs).
+
+    Needs Debian's ``libfluidsynth3`` and ``fluid-soundfont-gm`` and PyPI's ``pyfluidsynth``
+    (:func:`nsynth_fluid_requirements` says which are missing).
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    program : int
+        General MIDI program, 0-based (0 = Acoustic Grand Piano); see :data:`GM_ACOUSTIC_PROGRAMS`.
+    pitch : int
+        MIDI key (60 = middle C).
+    velocity : int
+        MIDI velocity, 1-127 (NSynth's: 25, 50, 75, 100, 127).
+    sample_rate : int
+        In Hz; FluidSynth resamples the soundfont's samples itself.
+    soundfont : str or Path
+    gain : float
+        FluidSynth's master gain (1.0: FluidR3's pitched acoustic programs peak at 0.69 at
+        most over MIDI 24-84 at velocities 75 and 127, measured).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(4 * sample_rate,), dtype=float32]
+
+    Raises
+    ------
+    voclab.errors.DataError
+        FluidSynth cannot load the soundfont.
+
+    Examples
+    --------
+    >>> y = render_note(40, 69, 100)  # doctest: +SKIP
+    >>> y.shape  # doctest: +SKIP
+    (64000,)
+    """
+    synth, font = _new_synth(Path(soundfont), int(sample_rate), gain)
+    try:
+        synth.program_select(0, font, 0, int(program))
+        synth.noteon(0, int(pitch), int(velocity))
+        held = synth.get_samples(int(round(NOTE_HOLD_S * sample_rate)))
+        synth.noteoff(0, int(pitch))
+        released = synth.get_samples(int(round(NOTE_RELEASE_S * sample_rate)))
+    finally:
+        synth.delete()
+    stereo = np.concatenate([held, released]).reshape(-1, 2).astype(np.float32) / 32768
+    return stereo.mean(axis=1)
+
+
+def note_pitch_check(y, sample_rate: int, pitch: int) -> dict:
+    """Is this note silent, at its key, an octave off it, or at another pitch?
+
+    A soundfont plays every key it is asked for, but not always well: keys outside an
+    instrument's range may be silent, and some presets sound an unrelated pitch. Before a
+    pitch-conditional GAN (GANSynth) learns "label -> pitch", such notes are dropped. The
+    check: the peak must reach :data:`NOTE_SILENT_DBFS`; then YIN (de Cheveigné & Kawahara
+    2002, ``librosa.yin``) tracks f0 over the held part (the first 3 s), the frames within
+    30 dB of the loudest one are kept (a struck note has decayed long before 3 s), and their
+    median f0 must lie within 50 cents of the key.
+
+    An f0 exactly one octave off (within 50 cents) is reported as ``"octave"``: YIN's known
+    error on notes with a weak fundamental. Of the 125 such notes in the default
+    ``--nsynth-fluid`` corpus (measured), 42 are low guitar notes (MIDI 32-43, partly in the
+    guitar's range) and 28 the church organ's high notes (MIDI 70-84, which pYIN also hears an
+    octave low). :func:`prepare_nsynth_fluid` keeps them, labelled with their key
+    as NSynth labels its notes, and records the verdict; dropping them would leave holes in
+    the low guitar range.
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        The note, key held for its first 3 s.
+    sample_rate : int
+    pitch : int
+        The MIDI key it was played at.
+
+    Returns
+    -------
+    check : dict
+        ``verdict`` (``"ok"``, ``"octave"``, ``"silent"`` or ``"wrong pitch"``), ``peak_dbfs``,
+        ``f0_hz`` and ``cents`` (from the key; None when silent).
+
+    Raises
+    ------
+    voclab.errors.DataError
+        A note shorter than one analysis frame (128 ms).
+
+    Examples
+    --------
+    >>> sr = 16000
+    >>> t = np.arange(4 * sr) / sr
+    >>> note_pitch_check(0.5 * np.sin(2 * np.pi * 440 * t), sr, 69)["verdict"]
+    'ok'
+    >>> note_pitch_check(0.5 * np.sin(2 * np.pi * 880 * t), sr, 69)["verdict"]
+    'octave'
+    >>> note_pitch_check(np.zeros(4 * sr), sr, 69)["verdict"]
+    'silent'
+    """
+    import librosa
+
+    from .data import midi_to_hz
+
+    y = np.asarray(y, dtype=np.float32)
+    peak = float(np.abs(y).max()) if y.size else 0.0
+    peak_dbfs = 20 * np.log10(max(peak, 1e-12))
+    if peak_dbfs < NOTE_SILENT_DBFS:
+        return {"verdict": "silent", "peak_dbfs": round(peak_dbfs, 1), "f0_hz": None, "cents": None}
+    frame = 2 ** int(np.ceil(np.log2(0.128 * sample_rate)))  # 2048 at 16 kHz: 4 periods of MIDI 24
+    held = y[: int(round(NOTE_HOLD_S * sample_rate))]
+    if held.size < frame:
+        raise DataError(f"a note of {y.size} samples is shorter than one analysis frame ({frame}); "
+                        "render at least 128 ms.")
+    # search two octaves either side of the key, so that octave errors show as octaves
+    fmin = max(midi_to_hz(pitch - 25), 2 * sample_rate / (frame - 1))  # two periods fit in a frame
+    fmax = min(midi_to_hz(pitch + 25), 0.45 * sample_rate)
+    f0 = librosa.yin(held, fmin=fmin, fmax=fmax, sr=sample_rate, frame_length=frame, hop_length=frame // 4)
+    rms = librosa.feature.rms(y=held, frame_length=frame, hop_length=frame // 4)[0]
+    n = min(f0.size, rms.size)
+    loud = rms[:n] >= rms[:n].max() * 10 ** (NOTE_PITCH_GATE_DB / 20)
+    f0_hz = float(np.median(f0[:n][loud]))
+    cents = 1200 * np.log2(f0_hz / midi_to_hz(pitch))
+    if abs(cents) <= NOTE_PITCH_CENTS:
+        verdict = "ok"
+    elif abs(abs(cents) - 1200) <= NOTE_PITCH_CENTS:
+        verdict = "octave"
+    else:
+        verdict = "wrong pitch"
+    return {"verdict": verdict, "peak_dbfs": round(peak_dbfs, 1), "f0_hz": round(f0_hz, 2),
+            "cents": round(float(cents), 1)}
+
+
+def nsynth_label(family: str, source: str, instrument: int, pitch: int, velocity: int,
+                 sample_rate: int = 16000) -> dict:
+    """One note's labels as NSynth's ``examples.json`` writes them (its quality tags left out).
+
+    NSynth names a note ``<family>_<source>_<instrument:03d>-<pitch:03d>-<velocity:03d>``
+    (``note_str``); its instrument is ``<family>_<source>_<instrument:03d>``. The number
+    fields are NSynth's indices of family and source (:data:`NSYNTH_FAMILIES`,
+    :data:`NSYNTH_SOURCES`).
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`NSYNTH_FAMILIES`.
+    source : str
+        One of :data:`NSYNTH_SOURCES`.
+    instrument : int
+        The instrument's number (for ``--nsynth-fluid``: its General MIDI program).
+    pitch, velocity : int
+    sample_rate : int
+
+    Returns
+    -------
+    label : dict
+        ``note_str``, ``pitch``, ``velocity``, ``instrument``, ``instrument_str``,
+        ``instrument_family``, ``instrument_family_str``, ``instrument_source``,
+        ``instrument_source_str``, ``sample_rate``.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        An unknown family or source.
+
+    Examples
+    --------
+    >>> nsynth_label("string", "acoustic", 40, 60, 127)["note_str"]
+    'string_acoustic_040-060-127'
+    """
+    if family not in NSYNTH_FAMILIES or source not in NSYNTH_SOURCES:
+        raise DataError(f"family {family!r} / source {source!r}: NSynth's families are {', '.join(NSYNTH_FAMILIES)} "
+                        f"and its sources {', '.join(NSYNTH_SOURCES)}.")
+    instrument_str = f"{family}_{source}_{int(instrument):03d}"
+    return {"note_str": f"{instrument_str}-{int(pitch):03d}-{int(velocity):03d}", "pitch": int(pitch),
+            "velocity": int(velocity), "instrument": int(instrument), "instrument_str": instrument_str,
+            "instrument_family": NSYNTH_FAMILIES.index(family), "instrument_family_str": family,
+            "instrument_source": NSYNTH_SOURCES.index(source), "instrument_source_str": source,
+            "sample_rate": int(sample_rate)}
+
+
+def _check_pitches(pitches) -> list[int]:
+    pitches = sorted({int(p) for p in pitches})
+    if not pitches or pitches[0] < 0 or pitches[-1] > 127:
+        raise DataError(f"pitches must be MIDI keys 0-127, got {pitches[:3]}...{pitches[-3:]}.")
+    return pitches
+
+
+def _evenly_spaced(rows: list, limit: int | None) -> list:
+    """At most ``limit`` rows, spread evenly over the list (all of them without a limit)."""
+    if limit is None:
+        return rows
+    if int(limit) < 1:
+        raise DataError(f"--limit must be at least 1 note, got {limit}.")
+    picks = np.unique(np.linspace(0, len(rows) - 1, min(int(limit), len(rows))).round().astype(int))
+    return [rows[int(i)] for i in picks]
+
+
+def _draw_val_instruments(families: dict[str, str], seed: int) -> set[str]:
+    """A seeded 10 % of the instruments for validation, drawn per family in proportion to its size."""
+    rows = [{"source": family, "instrument": name} for name, family in sorted(families.items())]
+    _split_by_source(rows, None, seed)
+    return {row["instrument"] for row in rows if row["split"] == "val"}
+
+
+def _write_examples(out: Path, clips: list[dict]) -> None:
+    """``OUT/examples.json``: NSynth's labels by ``note_str``, plus each note's path and split."""
+    labels = {clip["name"]: {k: v for k, v in clip.items() if k not in ("name", "source", "seconds", "sha256")}
+              for clip in clips}
+    _write_json(out / "examples.json", dict(sorted(labels.items())))
+
+
+def _nsynth_fluid_licences(fluid_copyright: Path, version: str | None, kept: int, renderer: str) -> str:
+    return "\n".join([
+        "# Licences of this NSynth-style corpus",
+        "",
+        "Written by `voclab prepare --nsynth-fluid`. voclab's code is MIT; these notes are renders of",
+        f"the FluidR3_GM soundfont (Debian `fluid-soundfont-gm` {version or ''}, MIT), made here with",
+        f"{renderer}.",
+        "One General MIDI program per instrument, key held 3 s then released, 4 s in all, reverb and",
+        "chorus off, stereo averaged to mono, one fixed gain (see manifest.json).",
+        "",
+        "| source | licence | notes |",
+        "|---|---|---|",
+        f"| fluid-soundfont-gm {version or ''} (Debian), rendered | MIT | {kept} |",
+        "",
+        "## FluidR3_GM",
+        "",
+        ("A render reproduces the soundfont's samples, so its notice goes with them "
+         f"(from `{fluid_copyright}`):"),
+        "",
+        "```",
+        fluid_copyright.read_text(encoding="utf-8").strip(),
+        "```",
+        "",
+    ])
+
+
+def prepare_nsynth_fluid(out: str | Path, *, sample_rate: int = 16000, pitches=GANSYNTH_PITCHES,
+                         velocities=NSYNTH_FLUID_VELOCITIES, programs=None,
+                         val_instruments=NSYNTH_FLUID_VAL_PROGRAMS, seed: int = 0, force: bool = False,
+                         limit: int | None = None, soundfont: str | Path = FLUID_SOUNDFONT,
+                         fluid_copyright: str | Path = FLUID_COPYRIGHT,
+                         note: Callable[[str], None] = print) -> PrepareSummary:
+    """Build an offline stand-in for GANSynth's NSynth subset from the FluidR3_GM soundfont.
+
+    GANSynth (Engel et al., ICLR 2019) trains on NSynth's acoustic instruments, MIDI
+    24-84, 4 s notes at 16 kHz, split so that validation instruments are not training
+    instruments. NSynth is a 25 GB download; this renders the same kind of notes here:
+    every program of :data:`GM_ACOUSTIC_PROGRAMS` (61 pitched acoustic General MIDI
+    programs, each filed under an NSynth family), at every key of ``pitches`` and every
+    velocity of ``velocities``, with :func:`render_note` (key held 3 s, released for 1 s,
+    as NSynth). A validity mask (:func:`note_pitch_check`) drops silent notes and notes
+    whose YIN f0 is neither their key nor one octave off it; both are counted in the
+    manifest and listed in its ``skipped``.
+
+    The default corpus (61 programs x 61 keys x velocities 75 and 127 = 7442 notes) took
+    4.6 min on one core here, 37 ms a note (25 ms to render, 5-7 ms to check, the rest FLAC
+    and checksum), and fills 350 MB: 7235 notes kept (6383 train, 852 val), 125 of them an
+    octave off; 102 silent (high keys of contrabass, tuba, baritone sax) and 105 at another
+    pitch (90 of them glockenspiel) dropped. Two runs wrote the same bytes. On every 12th
+    kept note :func:`voclab.metrics.pitch_accuracy` scores 0.983: the data's own score, to
+    compare a model's with (all measured with this function).
+
+    Writes, like every ``voclab prepare``: ``OUT/wavs/<note_str>.flac`` (mono 16-bit FLAC,
+    NSynth's note names), ``OUT/train.txt``, ``OUT/val.txt`` (the notes of the validation
+    instruments) and ``OUT/manifest.json`` (per note: labels, f0 check, sha256); and
+    ``OUT/examples.json`` (NSynth's labels by ``note_str``, with ``path`` and ``split``:
+    what a pitch-conditional model reads) and ``OUT/LICENSES.md`` (MIT, the soundfont's notice).
+
+    Needs Debian's ``fluid-soundfont-gm`` and ``libfluidsynth3`` and PyPI's ``pyfluidsynth``.
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder to create (new or empty, or an earlier output with ``force``).
+    sample_rate : int
+        In Hz (NSynth: 16000).
+    pitches : iterable of int
+        MIDI keys (GANSynth: 24-84).
+    velocities : iterable of int
+        MIDI velocities (NSynth has 25, 50, 75, 100, 127; default 75 and 127).
+    programs : iterable of int, optional
+        General MIDI programs, each a key of :data:`GM_ACOUSTIC_PROGRAMS`; default all 61.
+    val_instruments : iterable of int, optional
+        Programs held out for validation (default :data:`NSYNTH_FLUID_VAL_PROGRAMS`, those of
+        them among ``programs``); None: a seeded 10 % of the instruments, drawn per family.
+    seed : int
+        Seeds that draw.
+    force : bool
+    limit : int, optional
+        At most this many notes, spread evenly over the instruments, keys and velocities.
+    soundfont, fluid_copyright : str or Path
+        Where Debian installs the soundfont and its copyright file.
+    note : callable
+
+    Returns
+    -------
+    summary : PrepareSummary
+        ``layout="nsynth-fluid"``; ``skipped`` lists the dropped notes with the reason.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        A package is missing (the message names each and the install command), a non-empty
+        ``out``, a program outside the table, bad pitches or velocities, no training notes.
+
+    Examples
+    --------
+    >>> summary = prepare_nsynth_fluid("corpora/nsynth-fluid")  # doctest: +SKIP
+    >>> summary.describe()  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    out, soundfont, fluid_copyright = Path(out), Path(soundfont), Path(fluid_copyright)
+    if int(sample_rate) <= 0:
+        raise DataError(f"--sample-rate must be a positive number of Hz, got {sample_rate}.")
+    sample_rate = int(sample_rate)
+    pitches = _check_pitches(pitches)
+    velocities = sorted({int(v) for v in velocities})
+    if not velocities or velocities[0] < 1 or velocities[-1] > 127:
+        raise DataError(f"velocities must be MIDI velocities 1-127, got {velocities}.")
+    programs = sorted(GM_ACOUSTIC_PROGRAMS) if programs is None else sorted({int(p) for p in programs})
+    unknown = [p for p in programs if p not in GM_ACOUSTIC_PROGRAMS]
+    if unknown or not programs:
+        raise DataError(f"programs {unknown or '(none)'} are not among the pitched acoustic GM programs "
+                        f"{sorted(GM_ACOUSTIC_PROGRAMS)} (see voclab.prepare.GM_ACOUSTIC_PROGRAMS).")
+    nsynth_fluid_requirements(soundfont)
+    if not fluid_copyright.is_file():
+        raise DataError(f"No licence file at {fluid_copyright} (Debian package fluid-soundfont-gm): the corpus "
+                        f"cannot record its licence without it. Install it with: {NSYNTH_FLUID_INSTALL}")
+    _check_out_dir(out, force)
+    import importlib.metadata
+
+    try:
+        renderer = f"FluidSynth via pyfluidsynth {importlib.metadata.version('pyfluidsynth')}"
+    except importlib.metadata.PackageNotFoundError:
+        renderer = "FluidSynth via pyfluidsynth"
+    version = _package_version("fluid-soundfont-gm")
+    presets = gm_preset_names(soundfont)
+
+    def instrument_str(program: int) -> str:
+        return f"{GM_ACOUSTIC_PROGRAMS[program][0]}_acoustic_{program:03d}"
+
+    if val_instruments is None:
+        val = _draw_val_instruments({instrument_str(p): GM_ACOUSTIC_PROGRAMS[p][0] for p in programs}, seed)
+    else:
+        val = {instrument_str(int(p)) for p in val_instruments if int(p) in programs}
+    if not {instrument_str(p) for p in programs} - val:
+        raise DataError(f"all of programs {programs} are validation instruments: none is left to train on; "
+                        "choose other programs or val_instruments.")
+    skipped: list[dict] = []
+    plan = []
+    for program in programs:
+        if program not in presets:
+            skipped.append({"source": f"FluidR3_GM:0:{program}", "reason": "the soundfont has no such preset"})
+            note(f"the soundfont has no bank-0 preset {program} ({GM_ACOUSTIC_PROGRAMS[program][1]}): skipped")
+            continue
+        plan += [(program, pitch, velocity) for pitch in pitches for velocity in velocities]
+    plan = _evenly_spaced(plan, limit)
+
+    counts = {"planned": len(plan), "kept": 0, "kept_octave_off": 0, "silent": 0, "wrong_pitch": 0}
+
+    def kept_notes():
+        """Render, check and hand on one note at a time: each is rendered once, never held all in memory."""
+        for program, pitch, velocity in plan:
+            family, gm_name = GM_ACOUSTIC_PROGRAMS[program]
+            label = nsynth_label(family, "acoustic", program, pitch, velocity, sample_rate)
+            y = render_note(program, pitch, velocity, sample_rate=sample_rate, soundfont=soundfont)
+            if float(np.abs(y).max()) >= 0.999:
+                raise DataError(f"{label['note_str']} clipped at gain {NOTE_RENDER_GAIN}; lower NOTE_RENDER_GAIN.")
+            check = note_pitch_check(y, sample_rate, pitch)
+            if check["verdict"] in ("silent", "wrong pitch"):
+                counts["silent" if check["verdict"] == "silent" else "wrong_pitch"] += 1
+                reason = (f"silent (peak {check['peak_dbfs']:g} dBFS)" if check["verdict"] == "silent" else
+                          f"wrong pitch: YIN finds {check['f0_hz']:g} Hz, {check['cents']:+g} cents from MIDI {pitch}")
+                skipped.append({"source": label["note_str"], "reason": reason})
+                continue
+            counts["kept"] += 1
+            counts["kept_octave_off"] += check["verdict"] == "octave"
+            yield {"name": label["note_str"], "load_from": lambda y=y: y, "source": "fluid-soundfont-gm", **label,
+                   "gm_program": program, "gm_name": gm_name, "preset": presets[program],
+                   "f0_hz": check["f0_hz"], "pitch_check": check["verdict"], "licence": "MIT",
+                   "split": "val" if label["instrument_str"] in val else "train"}
+
+    def licences_and_labels(clips: list[dict]) -> None:
+        if not any(clip["split"] == "train" for clip in clips):  # before the manifest: the folder stays incomplete
+            raise DataError(f"none of the {len(clips)} note(s) kept belongs to a training instrument; choose other "
+                            "programs or val_instruments (or a larger --limit).")
+        (out / "LICENSES.md").write_text(_nsynth_fluid_licences(fluid_copyright, version, len(clips), renderer),
+                                         encoding="utf-8")
+        _write_examples(out, clips)
+
+    extra = {
+        "licence": NSYNTH_FLUID_LICENCE_SUMMARY, "debian_packages": {"fluid-soundfont-gm": version},
+        "renderer": renderer, "labels": "examples.json",
+        "render": {"hold_s": NOTE_HOLD_S, "release_s": NOTE_RELEASE_S, "gain": NOTE_RENDER_GAIN, "reverb": False,
+                   "chorus": False, "channels": "stereo averaged to mono", "synth": "a fresh one per note"},
+        "pitches": pitches, "velocities": velocities,
+        "programs": {str(p): {"family": GM_ACOUSTIC_PROGRAMS[p][0], "gm_name": GM_ACOUSTIC_PROGRAMS[p][1],
+                              "preset": presets.get(p), "split": "val" if instrument_str(p) in val else "train"}
+                     for p in programs},
+        "val_instruments": sorted(val),
+        "pitch_check": (f"dropped: peak below {NOTE_SILENT_DBFS:g} dBFS, or YIN's median f0 over the held part's "
+                        f"frames within {-NOTE_PITCH_GATE_DB:g} dB of the loudest more than {NOTE_PITCH_CENTS:g} "
+                        "cents from the key and from one octave off it; an octave off is kept, labelled with its key"),
+        "counts": counts,  # filled in while the notes are written; the manifest that holds it comes last
+        "limit": limit,
+    }
+    try:
+        summary = _write_dataset(out, kept_notes(), sample_rate=sample_rate, val_clips=0, layout=NSYNTH_FLUID_LAYOUT,
+                                 source=f"Debian fluid-soundfont-gm ({soundfont}), General MIDI bank 0",
+                                 skipped=skipped, note=note, started=started, extra=extra,
+                                 before_manifest=licences_and_labels)
+    except DataError:
+        if counts["kept"] == 0:
+            raise DataError(f"none of the {counts['planned']} note(s) passed the check ({counts['silent']} silent, "
+                            f"{counts['wrong_pitch']} at another pitch); choose other programs or pitches.") from None
+        raise
+    summary.licence = NSYNTH_FLUID_LICENCE_SUMMARY
+    note(f"{counts['kept']} of {counts['planned']} notes kept ({counts['kept_octave_off']} of them an octave off "
+         f"their key by YIN); dropped {counts['silent']} silent and {counts['wrong_pitch']} at another pitch")
+    return summary
+
+
+def prepare_nsynth(src: str | Path, out: str | Path, *, sample_rate: int = 16000, pitches=GANSYNTH_PITCHES,
+                   val_instruments=None, seed: int = 0, force: bool = False, limit: int | None = None,
+                   note: Callable[[str], None] = print) -> PrepareSummary:
+    """Turn a download of NSynth into GANSynth's training set: acoustic notes, MIDI 24-84.
+
+    NSynth (Engel et al., ICML 2017) ships each split as ``examples.json`` (labels by
+    ``note_str``) and ``audio/<note_str>.wav`` (4 s, 16 kHz). GANSynth (Engel et al.,
+    ICLR 2019) kept the notes with ``instrument_source_str == "acoustic"`` and a pitch
+    in 24-84, and split them so that validation instruments are not training instruments;
+    this does the same. (GANSynth's released code filtered the *electronic* notes by
+    mistake, its users found: organ-like sounds. Here the filter is the paper's.)
+
+    The notes are copied, as FLAC, not linked: the folder then stands alone (the download
+    can move or go), its manifest's checksums are of its own files, and it has the layout
+    of every ``voclab prepare`` output — ``OUT/wavs/<note_str>.flac``, ``OUT/train.txt``,
+    ``OUT/val.txt``, ``OUT/manifest.json`` — plus ``OUT/examples.json``: NSynth's labels of
+    the kept notes, each with ``path`` and ``split``. Notes listed but missing from
+    ``audio/`` are skipped and listed in the manifest.
+
+    Notebook: 05_gansynth.
+
+    Parameters
+    ----------
+    src : str or Path
+        One NSynth split folder, e.g. ``nsynth-train/`` (``examples.json`` and ``audio/``).
+    out : str or Path
+        The folder to create (new or empty, or an earlier output with ``force``).
+    sample_rate : int
+        In Hz (NSynth's own: 16000).
+    pitches : iterable of int
+        MIDI pitches kept (GANSynth: 24-84).
+    val_instruments : iterable of str, optional
+        ``instrument_str`` values held out for validation; default a seeded 10 % of the
+        instruments, drawn per family in proportion to its size.
+    seed : int
+        Seeds that draw.
+    force : bool
+    limit : int, optional
+        At most this many notes, spread evenly over the kept ones (sorted by name).
+    note : callable
+
+    Returns
+    -------
+    summary : PrepareSummary
+        ``layout="nsynth"``.
+
+    Raises
+    ------
+    voclab.errors.DataError
+        No ``examples.json`` or ``audio/`` in ``src``, an ``examples.json`` that is not
+        NSynth's, no acoustic notes in the pitch range, a non-empty ``out``, no training notes.
+
+    Examples
+    --------
+    >>> prepare_nsynth("nsynth-train", "corpora/nsynth")  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    src, out = Path(src), Path(out)
+    labels_path = src / "examples.json"
+    if not (labels_path.is_file() and (src / "audio").is_dir()):
+        raise DataError(f"{src} is not an NSynth split folder: it needs examples.json and audio/ "
+                        "(e.g. nsynth-train/ from https://magenta.tensorflow.org/datasets/nsynth).")
+    if int(sample_rate) <= 0:
+        raise DataError(f"--sample-rate must be a positive number of Hz, got {sample_rate}.")
+    pitches = set(_check_pitches(pitches))
+    try:
+        examples = json.loads(labels_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{labels_path} is not valid JSON ({err}).") from None
+    needed = ("pitch", "instrument_str", "instrument_family_str", "instrument_source_str")
+    if not isinstance(examples, dict) or not all(isinstance(v, dict) and all(k in v for k in needed)
+                                                 for v in examples.values()):
+        raise DataError(f"{labels_path} is not NSynth's: it must map each note_str to its labels "
+                        f"({', '.join(needed)}, ...).")
+    kept = sorted(name for name, label in examples.items()
+                  if label["instrument_source_str"] == "acoustic" and int(label["pitch"]) in pitches)
+    if not kept:
+        raise DataError(f"{labels_path} lists no acoustic notes with a pitch in {min(pitches)}-{max(pitches)}.")
+    kept = _evenly_spaced(kept, limit)
+    _check_out_dir(out, force)
+    families = {examples[name]["instrument_str"]: examples[name]["instrument_family_str"] for name in kept}
+    val = _draw_val_instruments(families, seed) if val_instruments is None else set(val_instruments)
+    skipped: list[dict] = []
+    items = []
+    for name in kept:
+        path = src / "audio" / f"{name}.wav"
+        if not path.is_file():
+            skipped.append({"source": f"audio/{name}.wav", "reason": "listed in examples.json but missing"})
+            continue
+        label = {k: v for k, v in examples[name].items() if k not in ("name", "load_from", "source", "path")}
+        label["sample_rate"] = int(sample_rate)  # the rate of the written file
+        items.append({"name": name, "load_from": path, "source": f"audio/{name}.wav", **label,
+                      "split": "val" if label["instrument_str"] in val else "train"})
+    if skipped:
+        note(f"{len(skipped)} note(s) listed in examples.json are missing from audio/ (see the manifest)")
+    if not any(item["split"] == "train" for item in items):
+        raise DataError(f"none of the {len(items)} note(s) belongs to a training instrument; "
+                        "hold out fewer val_instruments.")
+    counts = {"listed": len(examples), "acoustic_in_range": len(kept), "missing": len(skipped)}
+    return _write_dataset(
+        out, items, sample_rate=int(sample_rate), val_clips=0, layout=NSYNTH_LAYOUT, source=str(src.resolve()),
+        skipped=skipped, note=note, started=started,
+        extra={"labels": "examples.json", "filter": "instrument_source_str == 'acoustic', pitch "
+                                                    f"{min(pitches)}-{max(pitches)} (GANSynth's)",
+               "val_instruments": sorted(val & set(families)), "counts": counts, "limit": limit},
+        before_manifest=lambda clips: _write_examples(out, clips),
+    )
