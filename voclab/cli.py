@@ -3,7 +3,9 @@
 ``voclab doctor``
     Check that the course will run here.
 ``voclab prepare SRC -o OUT`` / ``voclab prepare --mini-ljspeech -o OUT`` / ``voclab prepare --drums -o OUT``
-    Make a training folder from any audio (or LJSpeech, the offline mini-LJSpeech, or drum hits).
+    Make a training folder from any audio (or LJSpeech, the offline mini-LJSpeech, or drum hits);
+    ``--nsynth-fluid`` renders NSynth-style notes offline, ``--nsynth DIR`` filters a real NSynth
+    download to GANSynth's acoustic subset.
 ``voclab train MODEL --config NAME --data DIR --out RUN_DIR``
     Train a reference vocoder or WaveGAN (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``;
     ``--init-official g_… do_…`` continues an official HiFi-GAN run; ``--mels DIR`` fine-tunes
@@ -174,8 +176,27 @@ def slim_command(args) -> int:
 def prepare_command(args) -> int:
     """``voclab prepare``: a folder, LJSpeech, the offline mini-LJSpeech or drums -> a training folder."""
     from .errors import ConfigError
-    from .prepare import prepare, prepare_drums, prepare_mini_ljspeech
+    from .prepare import prepare, prepare_drums, prepare_mini_ljspeech, prepare_nsynth, prepare_nsynth_fluid
 
+    if args.nsynth_fluid or args.nsynth is not None:
+        sources = [name for name, given in (("SRC", args.src is not None), ("--mini-ljspeech", args.mini_ljspeech),
+                                            ("--drums", args.drums), ("--nsynth-fluid", args.nsynth_fluid),
+                                            ("--nsynth DIR", args.nsynth is not None)) if given]
+        if len(sources) > 1:
+            raise ConfigError(f"{' and '.join(sources)} each name the source: pass only one of SRC, --mini-ljspeech, "
+                              "--drums, --nsynth-fluid, --nsynth DIR.")
+        if args.val_clips is not None:
+            raise ConfigError("--val-clips does not apply to NSynth notes: they are split by instrument "
+                              "(validation instruments are not training instruments), as GANSynth's were.")
+        sample_rate = 16000 if args.sample_rate is None else args.sample_rate
+        if args.nsynth_fluid:
+            summary = prepare_nsynth_fluid(args.out, sample_rate=sample_rate, force=args.force, limit=args.limit)
+            print(summary.licence)
+        else:
+            summary = prepare_nsynth(args.nsynth, args.out, sample_rate=sample_rate, force=args.force,
+                                     limit=args.limit)
+        print(summary.describe())
+        return 0
     if args.drums:
         if args.src is not None or args.mini_ljspeech:
             raise ConfigError("--drums builds its corpus from Debian packages: pass no SRC and no --mini-ljspeech.")
@@ -281,21 +302,32 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("-o", "--out", metavar="OUT.pt", required=True, help="the generator-only file to write")
     sl.set_defaults(run=slim_command)
 
-    pr = commands.add_parser("prepare", help="make a training folder (any audio, LJSpeech, mini-LJSpeech, drums)",
+    pr = commands.add_parser("prepare", help="make a training folder (any audio, LJSpeech, mini-LJSpeech, drums, "
+                                             "NSynth notes)",
                              description="Resample audio to mono FLAC and write train/val lists and a manifest.")
     pr.add_argument("src", metavar="SRC", nargs="?", help="a folder of audio, or LJSpeech-1.1/")
     pr.add_argument("-o", "--out", metavar="OUT", required=True)
-    pr.add_argument("--sample-rate", type=int, metavar="HZ", help="(22050; with --drums 16000)")
+    pr.add_argument("--sample-rate", type=int, metavar="HZ",
+                    help="(22050; with --drums, --nsynth-fluid, --nsynth 16000)")
     pr.add_argument("--val-clips", type=int, metavar="N",
                     help="clips held out for validation (2; with --drums 10%% of the hits, drawn per source)")
     pr.add_argument("--mini-ljspeech", action="store_true",
                     help="build the offline mini-LJSpeech from Debian's asterisk prompts (CC-BY-SA-3.0)")
-    pr.add_argument("--limit", type=int, metavar="N", help="with --mini-ljspeech: only the first N prompts")
+    pr.add_argument("--limit", type=int, metavar="N",
+                    help="with --mini-ljspeech: only the first N prompts; with --nsynth-fluid or --nsynth: at most "
+                         "N notes, spread evenly over instruments and pitches")
     pr.add_argument("--drums", action="store_true",
                     help="build the offline drum corpus for WaveGAN (about 470 one-shots, CC0/MIT) from Debian's "
                          "sonic-pi-samples and fluid-soundfont-gm; needs libfluidsynth3 and pip install 'voclab[drums]'")
     pr.add_argument("--slice-len", type=int, default=16384, metavar="N",
                     help="with --drums: samples per hit, cut or zero-padded (16384)")
+    pr.add_argument("--nsynth-fluid", action="store_true",
+                    help="render NSynth-style notes for GANSynth offline (61 acoustic GM programs, MIDI 24-84, "
+                         "velocities 75 and 127, split by instrument; MIT) from Debian's fluid-soundfont-gm; needs "
+                         "libfluidsynth3 and pip install pyfluidsynth")
+    pr.add_argument("--nsynth", metavar="DIR",
+                    help="an NSynth split folder (examples.json + audio/): keep GANSynth's notes (acoustic, "
+                         "MIDI 24-84), split by instrument")
     pr.add_argument("--force", action="store_true", help="replace an earlier voclab prepare output in OUT")
     pr.set_defaults(run=prepare_command)
     return parser
