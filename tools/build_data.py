@@ -18,6 +18,10 @@ What it ships (every clip mono FLAC, 16-bit):
   and peak level), each cut to what the hit needs: fifteen CC0 recordings from
   ``sonic-pi-samples`` and fifteen General MIDI percussion hits rendered from FluidR3_GM
   (MIT), from eight kits.
+* ``data/notes/``: twenty NSynth-style notes for notebook 05 (GANSynth) at 16 kHz, rendered
+  from FluidR3_GM (MIT) by ``voclab.prepare.render_note`` exactly as ``voclab prepare
+  --nsynth-fluid`` renders its corpus: four instruments at five pitches, velocity 127, each
+  passing the corpus's pitch check, named like NSynth's notes.
 
 It also writes ``data/manifest.json`` (per clip: rate, length, sha256, source, licence,
 transcript or pitch/velocity/family) and ``data/LICENSES.md`` (one line per file, then the
@@ -54,9 +58,17 @@ from voclab.prepare import (  # noqa: E402
     DRUM_PEAK,
     GM_DRUM_KITS,
     GM_PERCUSSION,
+    GM_ACOUSTIC_PROGRAMS,
+    NOTE_HOLD_S,
+    NOTE_RELEASE_S,
+    NOTE_RENDER_GAIN,
     DrumRenderer,
     drum_requirements,
     load_sonic_pi_hit,
+    note_pitch_check,
+    nsynth_fluid_requirements,
+    nsynth_label,
+    render_note,
     shape_hit,
     sonic_pi_licences,
 )
@@ -121,6 +133,12 @@ FLUID_DRUMS = [
     (25, 36), (25, 38), (25, 56), (25, 75),
     (8, 45), (16, 36), (24, 40), (40, 38), (48, 81),
 ]
+NOTES_SR = 16000
+# data/notes: every one of these General MIDI programs at every one of these keys (all in the
+# instruments' own ranges), at one NSynth velocity
+NOTE_PROGRAMS = (0, 24, 42, 60)  # acoustic grand piano, nylon guitar, cello, French horn
+NOTE_PITCHES = (48, 55, 60, 67, 72)
+NOTE_VELOCITY = 127
 # NSynth family, NSynth source, General MIDI program (0-based), MIDI pitch, velocity
 RENDERS = [
     ("bass", "electronic", 33, 36, 100),
@@ -485,6 +503,53 @@ def build_drums(root: Path) -> list[dict]:
     return clips
 
 
+# ---------------------------------------------------------------------------- NSynth-style notes
+
+
+def build_notes(root: Path) -> list[dict]:
+    """Twenty notes as ``voclab prepare --nsynth-fluid`` renders them (its corpus has about 7000)."""
+    nsynth_fluid_requirements(SOUNDFONT)
+    version = debian_version("fluid-soundfont-gm")
+    renderer_version = importlib.metadata.version("pyfluidsynth")
+    clips = []
+    for program in NOTE_PROGRAMS:
+        family, gm_name = GM_ACOUSTIC_PROGRAMS[program]
+        for pitch in NOTE_PITCHES:
+            label = nsynth_label(family, "acoustic", program, pitch, NOTE_VELOCITY, NOTES_SR)
+            y = render_note(program, pitch, NOTE_VELOCITY, sample_rate=NOTES_SR, soundfont=SOUNDFONT)
+            check = note_pitch_check(y, NOTES_SR, pitch)
+            if check["verdict"] != "ok" or np.abs(y).max() >= 0.99:
+                raise DataError(f"{label['note_str']} fails the corpus's check ({check}); choose another note")
+            label.pop("sample_rate")  # clip_entry records the file's own rate
+            clips.append(
+                clip_entry(
+                    root,
+                    label["note_str"],
+                    "notes",
+                    y,
+                    NOTES_SR,
+                    collection="FluidR3_GM renders (as voclab prepare --nsynth-fluid)",
+                    **label,
+                    gm_program=program,
+                    gm_name=gm_name,
+                    f0_hz=check["f0_hz"],
+                    pitch_check=check["verdict"],
+                    source={
+                        "package": f"fluid-soundfont-gm {version} (Debian)",
+                        "path": str(SOUNDFONT),
+                        "renderer": f"FluidSynth via pyfluidsynth {renderer_version}",
+                    },
+                    licence=FLUID_MIT,
+                    processing=(
+                        f"rendered at {NOTES_SR} Hz by voclab.prepare.render_note: key held {NOTE_HOLD_S:g} s "
+                        f"then released, {NOTE_HOLD_S + NOTE_RELEASE_S:g} s in all; reverb and chorus off; stereo "
+                        f"averaged to mono; fixed gain {NOTE_RENDER_GAIN} (not normalised)"
+                    ),
+                )
+            )
+    return clips
+
+
 # ---------------------------------------------------------------------------- licences
 
 
@@ -632,6 +697,13 @@ before its onset to its last sample within 60 dB of its peak, with a 5 ms fade t
 * `drums/fluidr3_<kit>_<key>_<name>.flac`: General MIDI percussion (bank 128, channel 10,
   velocity 100, reverb and chorus off) rendered by FluidSynth from the FluidR3_GM soundfont,
   under the MIT notice of the FluidR3_GM section above.
+
+## NSynth-style notes (`notes/*.flac`)
+
+Notes for notebook 05 (GANSynth): General MIDI programs of the FluidR3_GM soundfont rendered by
+FluidSynth at 16 kHz, key held 3 s then released, 4 s in all, reverb and chorus off, stereo
+averaged to mono, one fixed gain, named `<family>_acoustic_<program>-<pitch>-<velocity>` as
+NSynth names its notes; under the MIT notice of the FluidR3_GM section above.
 """
 
 
@@ -639,7 +711,7 @@ before its onset to its last sample within 60 dB of its peak, with a 5 ms fade t
 
 
 def build(root: Path) -> list[dict]:
-    for kind in ("speech", "instrument", "drums"):  # start clean: a dropped clip must not linger
+    for kind in ("speech", "instrument", "drums", "notes"):  # start clean: a dropped clip must not linger
         for old in (root / kind).glob("*") if (root / kind).is_dir() else []:
             old.unlink()
     clips = (
@@ -647,6 +719,7 @@ def build(root: Path) -> list[dict]:
         + build_sonic_pi(root, sonic_pi_credits())
         + render_notes(root)
         + build_drums(root)
+        + build_notes(root)
     )
     manifest = {
         "format": 1,
@@ -656,11 +729,13 @@ def build(root: Path) -> list[dict]:
             "instrument (sonic-pi recordings)": SONIC_PI_SR,
             "instrument (FluidR3_GM renders)": RENDER_SR,
             "drums": DRUM_SR,
+            "notes": NOTES_SR,
         },
         "normalisation": (
             f"Recordings (speech and sonic-pi) are peak-normalised to {PEAK}; the "
             "FluidR3_GM renders keep one fixed gain so that velocity sets their level; "
-            f"every drum hit is peak-normalised to {DRUM_PEAK}."
+            f"every drum hit is peak-normalised to {DRUM_PEAK}; the notes keep one fixed gain "
+            f"({NOTE_RENDER_GAIN}), as voclab prepare --nsynth-fluid renders them."
         ),
         "encoding": "FLAC, mono, 16-bit PCM",
         "clips": clips,

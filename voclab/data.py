@@ -2,10 +2,10 @@
 
 Everything here works offline. Three kinds of audio:
 
-* **Shipped clips** in ``data/`` (real speech, real instruments and thirty drum hits, small
-  and permissively licensed; see ``data/LICENSES.md``), described by ``data/manifest.json``
-  and rebuilt by ``python tools/build_data.py``: :func:`list_clips`, :func:`clip_info`,
-  :func:`load_clip`, :func:`load_drums`, :func:`verify_data`.
+* **Shipped clips** in ``data/`` (real speech, real instruments, thirty drum hits and twenty
+  NSynth-style notes, small and permissively licensed; see ``data/LICENSES.md``), described
+  by ``data/manifest.json`` and rebuilt by ``python tools/build_data.py``: :func:`list_clips`,
+  :func:`clip_info`, :func:`load_clip`, :func:`load_drums`, :func:`load_notes`, :func:`verify_data`.
 * **A procedural mini-NSynth** (:func:`mini_nsynth`): hundreds of labelled 4 s notes made by
   classic synthesis methods, bit-identical for a seed, generated lazily note by note.
 * **Test signals** whose answer is known in advance (:func:`chirp`, :func:`harmonic_stack`,
@@ -38,6 +38,7 @@ __all__ = [
     "clip_info",
     "load_clip",
     "load_drums",
+    "load_notes",
     "verify_data",
     "chirp",
     "harmonic_stack",
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 #: The kinds of clip shipped in ``data/`` (one sub-folder each).
-KINDS = ("speech", "instrument", "drums")
+KINDS = ("speech", "instrument", "drums", "notes")
 MANIFEST = "manifest.json"
 LICENSES = "LICENSES.md"
 _REBUILD_HINT = "Rebuild it with `python tools/build_data.py` (from a checkout of the course)."
@@ -123,7 +124,7 @@ def list_clips(kind: str | None = None) -> list[str]:
 
     Parameters
     ----------
-    kind : {None, "speech", "instrument", "drums"}
+    kind : {None, "speech", "instrument", "drums", "notes"}
         Only clips of this kind; ``None`` lists them all.
 
     Returns
@@ -275,6 +276,69 @@ def load_drums(sr: int = 16000, slice_len: int | None = 16384) -> tuple[np.ndarr
         else:
             row[: wave.size] = wave
     return hits, names
+
+
+#: The labels :func:`load_notes` returns for each note: NSynth's, and the General MIDI program.
+NOTE_LABELS = ("note_str", "pitch", "velocity", "instrument", "instrument_str", "instrument_family",
+               "instrument_family_str", "instrument_source", "instrument_source_str", "gm_program", "gm_name")
+
+
+def load_notes(sr: int = 16000) -> tuple[np.ndarray, list[dict]]:
+    """Load the twenty shipped NSynth-style notes, with their labels.
+
+    GANSynth (Engel et al., ICLR 2019) learns from NSynth's acoustic notes: 4 s at 16 kHz,
+    the key held for 3 s and then released, labelled with a MIDI pitch. The shipped notes
+    are four FluidR3_GM instruments (MIT) — acoustic grand piano, nylon guitar, cello and
+    French horn — each at MIDI 48, 55, 60, 67 and 72, velocity 127, rendered by
+    ``voclab.prepare.render_note`` exactly as ``voclab prepare --nsynth-fluid`` renders its
+    corpus (about 7000 such notes), and named like NSynth's notes
+    (``keyboard_acoustic_000-060-127``). They are not normalised: one fixed gain, as in
+    the corpus. Enough for a quick look at pitch conditioning, too few to train a GAN.
+
+    Notebook: 05_gansynth (the quick tier; pitch accuracy of real notes).
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz (the notes are shipped at 16 kHz; another rate resamples them).
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(20, 4 * sr), dtype=float32]
+        One note per row, in the order of ``labels``.
+    labels : list of dict
+        Per note, sorted by name: NSynth's ``note_str``, ``pitch``, ``velocity``,
+        ``instrument``, ``instrument_str``, ``instrument_family``, ``instrument_family_str``,
+        ``instrument_source``, ``instrument_source_str``, and ``gm_program``, ``gm_name``.
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        A non-positive ``sr``.
+    voclab.errors.DataError
+        The manifest lists no notes (an old ``data/``); rebuild it.
+
+    Examples
+    --------
+    >>> audio, labels = load_notes()  # doctest: +SKIP
+    >>> audio.shape, labels[0]["note_str"], labels[0]["pitch"]  # doctest: +SKIP
+    ((20, 64000), 'brass_acoustic_060-048-127', 48)
+    """
+    if int(sr) != sr or sr <= 0:
+        raise ConfigError(f"sr must be a positive number of Hz, got {sr!r}.")
+    names = list_clips("notes")
+    if not names:
+        raise DataError(f"{data_dir() / MANIFEST} lists no notes. {_REBUILD_HINT}")
+    waves = [load_clip(name, sr=int(sr))[0] for name in names]
+    length = max(wave.size for wave in waves)
+    audio = np.zeros((len(waves), length), dtype=np.float32)
+    for row, wave in zip(audio, waves):
+        row[: wave.size] = wave
+    labels = []
+    for name in names:
+        info = clip_info(name)
+        labels.append({key: info[key] for key in NOTE_LABELS})
+    return audio, labels
 
 
 def _sha256(path: Path) -> str:
