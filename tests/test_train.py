@@ -140,7 +140,9 @@ def test_shipped_configs_load_with_their_model(path):
 
     model = json.loads(path.read_text())["model"]
     cfg = load_config(model, path.stem)
-    if model_kind(get_model(model)) == "unconditional":  # WaveGAN: no mel; a rate and a slice length instead
+    if model_kind(get_model(model)) == "pitched":  # GANSynth: pictures of notes, whose shape the networks make
+        assert cfg.specgram_config().shape == (2, *cfg.final_shape)
+    if model_kind(get_model(model)) in ("unconditional", "pitched"):  # no mel; a rate and a slice length instead
         assert cfg.sample_rate > 0 and cfg.slice_len > 0
         return
     assert config_module.mel_config_of(cfg).hop_length > 0
