@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import toy_vocoder
 import torch
+import toy_vocoder
 from test_generate import REPO, subprocess_env, train_steps, voclab
 from toy_vocoder import make_clips
 

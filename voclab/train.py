@@ -88,6 +88,8 @@ from .checkpoint import (
     BEST,
     CHECKPOINT_DIR,
     FORMAT,
+    inference_weights,
+    latents_from_seeds,
     link_atomic,
     list_checkpoints,
     prune_checkpoints,
@@ -98,8 +100,14 @@ from .checkpoint import (
     set_rng_state,
     unwrap,
 )
-from .checkpoint import inference_weights, latents_from_seeds
-from .config import build_config, config_to_dict, mel_config_of, resolve_device, resolve_model, validate_config
+from .config import (
+    build_config,
+    config_to_dict,
+    mel_config_of,
+    resolve_device,
+    resolve_model,
+    validate_config,
+)
 from .datasets import (
     AudioSegments,
     AudioSlices,
@@ -113,8 +121,8 @@ from .datasets import (
 from .errors import CheckpointError, ConfigError, DataError, TrainingError, VoclabError
 from .metrics import log_mel_l1
 from .models import model_kind
-from .spectral import MelConfig, mel_spectrogram
 from .specgram import SpecgramConfig
+from .spectral import MelConfig, mel_spectrogram
 
 __all__ = ["train", "RunSummary"]
 
@@ -1228,12 +1236,19 @@ def train(
     ``step`` counts optimizer steps — the same number on every rank. The run folder must
     be shared by the processes (one machine).
 
-    Notebook: 04_wavegan, 06_melgan, 07_hifigan.
+    A pitched note model (GANSynth) trains on a folder with NSynth's labels (``voclab prepare
+    --nsynth-fluid``): the training pitches' histogram goes into its generator before the first
+    step, and validation writes fixed seeds over a sweep of those pitches and scores NDB and
+    pitch accuracy (``best.pt`` follows NDB, or pitch accuracy when the notes are too few
+    for NDB). Validation listens to the weights :func:`voclab.checkpoint.load_checkpoint`
+    would load (the moving average, where a model keeps one, once it is old enough).
+
+    Notebook: 04_wavegan, 05_gansynth, 06_melgan, 07_hifigan.
 
     Parameters
     ----------
     model_name : str
-        ``"hifigan"``, ``"melgan"``, ``"wavenet"``, ``"wavegan"`` or a registered model
+        ``"hifigan"``, ``"melgan"``, ``"wavenet"``, ``"wavegan"``, ``"gansynth"`` or a registered model
         (:func:`voclab.models.register_model`).
     cfg : the model's Config or None
         From :func:`voclab.config.load_config`. ``None``: the model's defaults, or the saved

@@ -156,7 +156,8 @@ class Config:
     specgram : str or dict
         The :mod:`voclab.specgram` preset of the pictures (``"H-mel"``: the paper's best,
         128 frames × 1024 mel bins) or its settings; its shape must be :attr:`final_shape`
-        (:func:`validation_audio`'s inverse refuses another).
+        (:meth:`specgram_config` checks it, as ``voclab train`` does before any work;
+        :func:`validation_audio`'s inverse refuses another).
     sample_rate : int
         Rate of the notes (16000).
     slice_len : int
@@ -332,7 +333,8 @@ class Config:
         >>> Config(specgram="course", start_shape=(8, 16), num_resolutions=5, slice_len=16000).specgram_config().shape
         (2, 128, 256)
         """
-        from ..specgram import SpecgramConfig  # numpy-heavy; the networks do not need it
+        # imported here: the networks do not need the specgram module
+        from ..specgram import SpecgramConfig
 
         specgram = SpecgramConfig.resolve(self.specgram)
         if tuple(specgram.shape[1:]) != self.final_shape:
