@@ -134,8 +134,9 @@ def train_command(args) -> int:
     if int(os.environ.get("RANK", "0")) == 0:
         best = ""
         if summary.best_val is not None:
-            best = (f", best validation NDB {summary.best_val:.0f} bins" if summary.val_metric == "ndb"
-                    else f", best validation log-mel L1 {summary.best_val:.4f}")
+            best = {"ndb": f", best validation NDB {summary.best_val:.0f} bins",
+                    "pitch_error": f", best validation pitch accuracy {1 - summary.best_val:.0%}",
+                    }.get(summary.val_metric, f", best validation log-mel L1 {summary.best_val:.4f}")
         print(f"done: step {summary.step} in {summary.seconds:.1f} s ({summary.steps_per_second:.2f} steps/s)"
               f"{best}; last checkpoint {summary.checkpoint}")
     return 0
