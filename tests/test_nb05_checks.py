@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from voclab.checks import check_exercise, get_exercise
 from voclab.specgram import instantaneous_frequency, mel_inverse_matrix, mel_matrix, phase_from_if
 
-NAMES = ["instantaneous_frequency", "phase_from_if", "linear_to_mel", "mel_to_linear", "pixel_norm",
+NAMES = ["instantaneous_frequency", "phase_from_if", "specgram_to_mel", "mel_to_specgram", "pixel_norm",
          "fade_in"]
 
 
@@ -122,8 +122,8 @@ def m2l(mel_spec, cfg, *, matrix="official", half=True):
 
 
 def test_mel_conversions_written_out_pass():
-    assert check_exercise("linear_to_mel", l2m).status == "passed"
-    assert check_exercise("mel_to_linear", m2l).status == "passed"
+    assert check_exercise("specgram_to_mel", l2m).status == "passed"
+    assert check_exercise("mel_to_specgram", m2l).status == "passed"
 
 
 @pytest.mark.parametrize("changes, words", [
@@ -131,8 +131,8 @@ def test_mel_conversions_written_out_pass():
     (dict(via_phase=False), "averaged by the matrix"),
     (dict(eps=False), "no log epsilon"),
 ])
-def test_linear_to_mel_mistakes_are_named(changes, words):
-    assert_named("linear_to_mel", lambda spec, cfg: l2m(spec, cfg, **changes), words)
+def test_specgram_to_mel_mistakes_are_named(changes, words):
+    assert_named("specgram_to_mel", lambda spec, cfg: l2m(spec, cfg, **changes), words)
 
 
 @pytest.mark.parametrize("changes, words", [
@@ -140,8 +140,8 @@ def test_linear_to_mel_mistakes_are_named(changes, words):
     (dict(matrix="pinv"), "pseudo-inverse"),
     (dict(matrix="transpose"), "plain transpose"),
 ])
-def test_mel_to_linear_mistakes_are_named(changes, words):
-    assert_named("mel_to_linear", lambda mel_spec, cfg: m2l(mel_spec, cfg, **changes), words)
+def test_mel_to_specgram_mistakes_are_named(changes, words):
+    assert_named("mel_to_specgram", lambda mel_spec, cfg: m2l(mel_spec, cfg, **changes), words)
 
 
 # --------------------------------------------------------------------------- pixel_norm, fade_in

@@ -9,8 +9,10 @@ functions.
   bins)``; the cases include phases that wrap (steps past ±π), a frame axis other than −2
   and a batch axis, so a difference along frequency, a missing ÷π or ×π, a dropped frame 0
   and a difference without the wrap are each told apart and named.
-* ``linear_to_mel`` and ``mel_to_linear`` are checked on small course-sized images
-  (``SpecgramConfig.preset("course")`` with 64 or 128 mel bands); the named mistakes are the
+* ``specgram_to_mel`` and ``mel_to_specgram`` (references :func:`voclab.specgram.linear_to_mel`
+  and :func:`~voclab.specgram.mel_to_linear`; notebook 01 has its own ``mel_to_linear``) are
+  checked on small course-sized images (``SpecgramConfig.preset("course")`` with 64 or 128
+  mel bands); the named mistakes are the
   magnitude taken through the matrix instead of the power, the IF averaged directly instead
   of the running phase, a missing log epsilon and a pseudo-inverse instead of the official
   normalised transpose.
@@ -181,7 +183,7 @@ register(Exercise(
 ))
 
 
-# =========================================================================== exercises 3-4: linear_to_mel, mel_to_linear
+# =========================================================================== exercises 3-4: specgram_to_mel, mel_to_specgram
 
 
 def _mel_config(mel_bins: int) -> specgram.SpecgramConfig:
@@ -217,7 +219,7 @@ def _mel_image(seed, batch, mel_bins):
     return specgram.linear_to_mel(_linear_image(seed, batch), cfg)
 
 
-def _mel_to_linear_cases():
+def _mel_to_specgram_cases():
     return [
         Case("the 128-band mel image of a decaying harmonic note",
              (_mel_image(21, (), 128), _mel_config(128))),
@@ -250,7 +252,7 @@ def _l2m_no_eps(spec, cfg):
 
 
 register(Exercise(
-    name="linear_to_mel",
+    name="specgram_to_mel",
     notebook=NOTEBOOK,
     reference=specgram.linear_to_mel,
     cases=_mel_cases,
@@ -292,10 +294,10 @@ def _m2l_transpose(mel_spec, cfg):
 
 
 register(Exercise(
-    name="mel_to_linear",
+    name="mel_to_specgram",
     notebook=NOTEBOOK,
     reference=specgram.mel_to_linear,
-    cases=_mel_to_linear_cases,
+    cases=_mel_to_specgram_cases,
     reference_name="voclab.specgram.mel_to_linear",
     hint="M_inv = mel_inverse_matrix(cfg); channel 0: 0.5 * np.log(np.exp(log_mel_power) @ M_inv + "
          "cfg.log_eps); channel 1: instantaneous_frequency(phase_from_if(mel_if) @ M_inv).",
