@@ -915,3 +915,16 @@ def test_an_infinite_loop_in_a_jupyter_kernel_does_not_stop_the_next_cell():
     assert "took longer than 1 s" in check_out, check_out
     next_out = "".join(o.get("text", "") for o in notebook.cells[2].outputs)
     assert "next cell ran: voclab_reference_mu_law_encode" in next_out, next_out
+
+
+def test_an_exercise_name_of_another_notebook_is_refused():
+    """Names are global: notebook 05's first mel exercise once replaced notebook 01's ``mel_to_linear``."""
+    from voclab.checks import nb01  # noqa: F401  (registers notebook 01's exercises)
+
+    taken = checks.EXERCISES["mel_to_linear"]
+    clash = Exercise(name="mel_to_linear", notebook="05_gansynth", reference=taken.reference,
+                     cases=taken.cases, reference_name="somewhere.else")
+    with pytest.raises(ConfigError, match="01_phase_and_griffin_lim"):
+        checks.register(clash)
+    assert checks.EXERCISES["mel_to_linear"] is taken
+    assert checks.register(taken) is taken  # the same notebook again (a reloaded spec module): replaced

@@ -356,7 +356,11 @@ class Exercise:
 
 
 def register(exercise: Exercise) -> Exercise:
-    """Add ``exercise`` to :data:`EXERCISES` (replacing one of the same name) and return it.
+    """Add ``exercise`` to :data:`EXERCISES` and return it.
+
+    Exercise names are global (``voclab.check("name", fn)`` names no notebook), so a name
+    another notebook already uses is refused; the same notebook registering it again (a
+    reloaded spec module) replaces it.
 
     Spec modules call it at import time::
 
@@ -367,6 +371,10 @@ def register(exercise: Exercise) -> Exercise:
     """
     if not isinstance(exercise, Exercise):
         raise ConfigError(f"register() takes an Exercise, got {type(exercise).__name__}.")
+    earlier = EXERCISES.get(exercise.name)
+    if earlier is not None and earlier.notebook != exercise.notebook:
+        raise ConfigError(f"exercise {exercise.name!r} of notebook {exercise.notebook} has the name of an exercise "
+                          f"of notebook {earlier.notebook}: exercise names are global, pick another.")
     EXERCISES[exercise.name] = exercise
     return exercise
 
