@@ -19,6 +19,7 @@ from voclab.data import load_clip, mini_nsynth
 from voclab.errors import (
     ConfigError,
     MelMismatchError,
+    SpecgramMismatchError,
     NonFiniteAudioError,
     ShapeError,
     VoclabError,
@@ -139,7 +140,7 @@ def test_from_dict_names_unknown_fields():
 
 def test_require_match_names_every_differing_field():
     H.require_match(SpecgramConfig())  # equal: no error
-    with pytest.raises(MelMismatchError) as info:
+    with pytest.raises(SpecgramMismatchError) as info:
         H.require_match(SpecgramConfig.preset("L"), what="the checkpoint's images")
     message = str(info.value)
     assert isinstance(info.value, VoclabError)

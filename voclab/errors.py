@@ -40,6 +40,12 @@ class MelMismatchError(VoclabError, ValueError):
     """Two mel settings differ; the message names the differing fields."""
 
 
+class SpecgramMismatchError(MelMismatchError):
+    """Two GANSynth spectrogram settings differ (:class:`voclab.specgram.SpecgramConfig`); the
+    message names the differing fields. A :class:`MelMismatchError`, so code that catches any
+    settings mismatch catches both."""
+
+
 class ConfigError(VoclabError, ValueError):
     """A configuration value is invalid (unknown preset, bad tier, inconsistent sizes)."""
 

@@ -74,7 +74,7 @@ import torch
 from .errors import (
     ConfigError,
     EmptyAudioError,
-    MelMismatchError,
+    SpecgramMismatchError,
     NonFiniteAudioError,
     ShapeError,
 )
@@ -119,7 +119,7 @@ class SpecgramConfig:
     ``SpecgramsPrespecifiedNormalizer``): 4 s at 16 kHz → an image of shape
     ``(2, 128, 1024)``. Presets are in :data:`SPECGRAM_PRESETS` and
     :meth:`SpecgramConfig.preset`. Two configs compare with :meth:`diff`;
-    :meth:`require_match` raises :class:`voclab.errors.MelMismatchError` (the error of
+    :meth:`require_match` raises :class:`voclab.errors.SpecgramMismatchError` (a kind of the error of
     every "made with other spectral settings" mistake in voclab) naming the fields.
 
     Notebook: 05_gansynth.
@@ -307,14 +307,14 @@ class SpecgramConfig:
         }
 
     def require_match(self, other: SpecgramConfig, *, what: str = "this spectrogram") -> None:
-        """Raise :class:`~voclab.errors.MelMismatchError` naming the fields where ``other`` differs.
+        """Raise :class:`~voclab.errors.SpecgramMismatchError` naming the fields where ``other`` differs.
 
         ``self`` is what is expected (e.g. the checkpoint's config), ``other`` what was given.
         """
         differences = self.diff(other)
         if differences:
             lines = ", ".join(f"{k}: expected {a!r}, got {b!r}" for k, (a, b) in differences.items())
-            raise MelMismatchError(
+            raise SpecgramMismatchError(
                 f"{what} was made with other spectrogram settings ({lines}). A generator "
                 "trained on one image of sound paints nonsense in another: recompute the "
                 "image with the expected SpecgramConfig (voclab.specgram.to_specgram(y, cfg))."
