@@ -19,9 +19,9 @@ from voclab.data import load_clip, mini_nsynth
 from voclab.errors import (
     ConfigError,
     MelMismatchError,
-    SpecgramMismatchError,
     NonFiniteAudioError,
     ShapeError,
+    SpecgramMismatchError,
     VoclabError,
 )
 from voclab.specgram import (

@@ -74,9 +74,9 @@ import torch
 from .errors import (
     ConfigError,
     EmptyAudioError,
-    SpecgramMismatchError,
     NonFiniteAudioError,
     ShapeError,
+    SpecgramMismatchError,
 )
 from .spectral import as_input_kind, as_tensor
 
