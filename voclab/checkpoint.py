@@ -763,7 +763,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     Parameters
     ----------
     path : str or Path
-        A checkpoint file, a run folder (its latest checkpoint), or ``RUN_DIR/best``.
+        A checkpoint file, a run folder (its latest checkpoint), ``RUN_DIR/best``, or
+        ``pretrained:NAME``: a published generator (see :mod:`voclab.pretrained`).
     device : str or torch.device
 
     Returns
@@ -777,12 +778,20 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     ------
     voclab.errors.CheckpointError
         Unreadable or foreign file, or weights that do not fit the model it names.
+    voclab.errors.ConfigError, voclab.errors.DataError
+        ``pretrained:NAME``: an unknown name, its package not installed, or a damaged file.
 
     Examples
     --------
     >>> ckpt = load_checkpoint("runs/hifigan_v1/best")         # doctest: +SKIP
     >>> audio = ckpt.vocode(mel)                                # doctest: +SKIP
+    >>> ckpt = load_checkpoint("pretrained:hifigan-v1-universal")  # doctest: +SKIP
     """
+    if isinstance(path, str) and path.startswith("pretrained:"):
+        from .pretrained import PREFIX
+        from .pretrained import load_checkpoint as load_pretrained
+
+        return load_pretrained(path[len(PREFIX):], device)
     path = resolve_checkpoint(path)
     # mmap: only the generator's tensors are read from disk, not the discriminators and optimizer
     # states that make up most of a training checkpoint
