@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     vo = commands.add_parser("vocode", help="mels or recordings -> audio with a checkpoint",
                              description="Vocode audio files (analysis-synthesis) and .npz/.npy mels.")
-    vo.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, or RUN_DIR/best")
+    vo.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, RUN_DIR/best, or pretrained:NAME (hifigan-v1-universal, hifigan-v1-lj)")
     vo.add_argument("inputs", metavar="INPUT", nargs="+", help="audio files, .npz mels, .npy mels (+ .json settings)")
     vo.add_argument("-o", "--out", metavar="OUT_DIR", required=True, help="where <name>.wav files go")
     vo.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
