@@ -59,6 +59,9 @@ __all__ = [
     "load_checkpoint",
     "read_checkpoint",
     "slim_checkpoint",
+    "read_official",
+    "import_official",
+    "official_layout",
     "tensor_bytes",
     "CHUNK_FRAMES",
     "save_atomic",
@@ -495,8 +498,9 @@ def read_checkpoint(path: str | Path, map_location: Any = "cpu", *, generator_on
         if isinstance(state, dict) and "generator" in state:
             raise CheckpointError(
                 f"{path} looks like an official jik876/hifi-gan generator checkpoint (g_XXXXXXXX), not a voclab "
-                "checkpoint: load it with voclab.models.hifigan.load_official_generator(path, 'config.json'), "
-                "or train on from it with `voclab train hifigan --init-official g_XXXXXXXX [do_XXXXXXXX]`."
+                "checkpoint: vocode with it directly (voclab vocode reads its config.json beside it), convert it with "
+                "`voclab import g_XXXXXXXX --config config.json -o OUT.pt`, or train on from it with "
+                "`voclab train hifigan --init-official g_XXXXXXXX [do_XXXXXXXX]`."
             )
         if isinstance(state, dict) and {"mpd", "msd"} <= set(state):
             raise CheckpointError(
@@ -763,8 +767,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     Parameters
     ----------
     path : str or Path
-        A checkpoint file, a run folder (its latest checkpoint), ``RUN_DIR/best``, or
-        ``pretrained:NAME``: a published generator (see :mod:`voclab.pretrained`).
+        A checkpoint file, a run folder (its latest checkpoint), ``RUN_DIR/best``,
+        ``pretrained:NAME``: a published generator (see :mod:`voclab.pretrained`), or an
+        official file, converted by :func:`read_official`: a HiFi-GAN ``g_XXXXXXXX`` with its
+        ``config.json`` beside it, or a MelGAN ``netG.pt``.
     device : str or torch.device
 
     Returns
@@ -795,7 +801,17 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     path = resolve_checkpoint(path)
     # mmap: only the generator's tensors are read from disk, not the discriminators and optimizer
     # states that make up most of a training checkpoint
-    state = read_checkpoint(path, generator_only=True, mmap=True)
+    try:
+        state = read_checkpoint(path, generator_only=True, mmap=True)
+    except CheckpointError as not_voclab:
+        # an official HiFi-GAN g_ or MelGAN netG.pt is converted on the fly; anything else keeps its error
+        try:
+            content = load_tensors(path, what="checkpoint", mmap=True)
+        except CheckpointError:
+            content = None
+        if official_layout(content) is None:
+            raise not_voclab
+        state = read_official(path, content=content)
     module = resolve_model(state["model"])
     cfg = build_config(module, state["model"], dict(state["config"]))
     cfg = _with_saved_specgram(cfg, state, path)
@@ -932,3 +948,174 @@ def slim_checkpoint(source: str | Path, destination: str | Path) -> Path:
     slim["modules"] = {"generator": state["modules"][weights]}
     slim["slim"] = {"from": source.name, "weights": weights}
     return save_atomic(slim, destination)
+
+
+# --------------------------------------------------------------------------- official files
+
+
+def official_layout(content: Any) -> str | None:
+    """Which official implementation wrote a loaded file, told by its keys.
+
+    ``{'generator': state_dict}``: a jik876/hifi-gan ``g_XXXXXXXX`` (``"hifigan"``); a bare
+    state dict of ``model.N.…`` tensors with a weight-normed first conv ``model.1.weight_v``:
+    a descriptinc/melgan-neurips ``netG.pt`` (``"melgan"``); anything else (a voclab
+    checkpoint too): ``None``.
+
+    Notebook: 06_melgan, 07_hifigan.
+
+    Parameters
+    ----------
+    content : Any
+        What ``torch.load`` gave.
+
+    Returns
+    -------
+    layout : {"hifigan", "melgan"} or None
+
+    Examples
+    --------
+    >>> official_layout({"generator": {"conv_pre.weight_v": torch.zeros(1)}})
+    'hifigan'
+    >>> official_layout({"format": FORMAT}) is None
+    True
+    """
+    if not isinstance(content, dict) or "format" in content:
+        return None
+    generator = content.get("generator")
+    if isinstance(generator, dict) and generator and all(isinstance(v, torch.Tensor) for v in generator.values()):
+        return "hifigan"
+    keys = {str(key).removeprefix("module.") for key in content}
+    if ("model.1.weight_v" in keys and all(k.startswith("model.") for k in keys)
+            and all(isinstance(v, torch.Tensor) for v in content.values())):
+        return "melgan"
+    return None
+
+
+def read_official(path: str | Path, *, config: str | Path | None = None, content: Any = None) -> dict:
+    """An official generator file as a generator-only voclab checkpoint (what :func:`slim_checkpoint` writes).
+
+    Two layouts are told apart by their keys (:func:`official_layout`):
+
+    - a jik876/hifi-gan ``g_XXXXXXXX`` (``{'generator': state_dict}``) with the run's
+      ``config.json`` (``config``, else the ``config.json`` beside the file), loaded by
+      :func:`voclab.models.hifigan.load_official_generator`; its mel settings are the config's;
+      the step is the file name's counter + 1 (the official file after ``step`` updates);
+    - a descriptinc/melgan-neurips ``netG.pt`` (the bare generator state dict), loaded by
+      :func:`voclab.models.melgan.load_official_generator`; the file carries no mel settings,
+      so voclab's ``"melgan"`` :class:`MelConfig` — the official ``Audio2Mel``'s — is attached,
+      which ``state["imported"]["note"]`` says; the step is unknown (0).
+
+    The weights keep their weight norm (a voclab checkpoint's generator is built with it; the
+    vocoding code folds it away). ``state["imported"]`` records the source file and layout.
+
+    Notebook: 06_melgan, 07_hifigan.
+
+    Parameters
+    ----------
+    path : str or Path
+        The official file.
+    config : str or Path, optional
+        HiFi-GAN only: its ``config.json`` (default: ``config.json`` in the file's folder).
+    content : Any, optional
+        The file's contents when already loaded (read with ``torch.load(weights_only=True)``).
+
+    Returns
+    -------
+    state : dict
+        A voclab checkpoint (format :data:`FORMAT`, marked ``"slim"``): save it with
+        :func:`save_atomic`, or use :func:`import_official`.
+
+    Raises
+    ------
+    voclab.errors.CheckpointError
+        The file is unreadable or of neither official layout, its weights do not fit, or a
+        HiFi-GAN file has no ``config`` and no ``config.json`` beside it (the message says
+        where to put one).
+    voclab.errors.ConfigError
+        A HiFi-GAN ``config`` that is missing or does not fit the weights; ``config`` given
+        for a MelGAN file.
+    """
+    from . import __version__
+    from .models import hifigan, melgan
+
+    path = Path(path)
+    if content is None:
+        if not path.is_file():
+            raise CheckpointError(f"No file at {path}: pass an official HiFi-GAN g_XXXXXXXX or MelGAN netG.pt.")
+        content = load_tensors(path, what="official generator file", mmap=True)
+    layout = official_layout(content)
+    if layout is None:
+        raise CheckpointError(
+            f"{path} is neither an official HiFi-GAN generator (g_XXXXXXXX: {{'generator': state_dict}}) nor an "
+            "official MelGAN one (netG.pt: a state dict of model.N.weight_g / weight_v); a voclab checkpoint "
+            "needs no import: vocode with it directly.")
+    if layout == "hifigan":
+        if config is None and not (path.parent / "config.json").is_file():
+            raise CheckpointError(
+                f"{path} is an official HiFi-GAN generator, which comes with the config.json of its run, and there is "
+                f"none at {path.parent / 'config.json'}: put the run's config.json beside it, or convert it with "
+                f"`voclab import {path} --config CONFIG.json -o OUT.pt` (jik876/hifi-gan publishes config_v1.json, "
+                "config_v2.json and config_v3.json); in Python: voclab.models.hifigan.load_official_generator(path, "
+                "'config.json'); to train on from it: `voclab train hifigan --init-official g_XXXXXXXX [do_XXXXXXXX]`.")
+        config = Path(config) if config is not None else path.parent / "config.json"
+        generator, cfg, mel = hifigan.load_official_generator(content, config)
+        match = re.fullmatch(r"g_(\d+)", path.name)
+        step, note = (int(match.group(1)) + 1 if match else 0), ""
+        source = {"config": str(config)}
+    else:
+        if config is not None:
+            raise ConfigError(f"{path} is an official MelGAN generator: it takes no --config (its architecture is read "
+                              "from its weights, its mel settings are voclab's 'melgan' preset).")
+        generator = melgan.load_official_generator(content, remove_weight_norm=False)
+        cfg = melgan.config_from_official(content)
+        mel, step, source = cfg.mel_config, 0, {}
+        note = (f"{path.name} carries no mel settings: voclab's 'melgan' MelConfig is attached, the official "
+                f"Audio2Mel's ({mel.sample_rate} Hz, n_fft {mel.n_fft}, hop {mel.hop_length}, {mel.n_mels} mels, "
+                f"{mel.fmin:g}-{mel.fmax:g} Hz, {mel.log} with floor {mel.log_floor:g}); mels made otherwise will "
+                "sound wrong.")
+    return {
+        "format": FORMAT, "voclab_version": __version__, "model": layout, "config": cfg.to_dict(),
+        "mel": mel.to_dict(), "step": step, "epoch": 0, "best_val": None,
+        "modules": {"generator": generator.state_dict()},
+        "slim": {"from": path.name, "weights": "generator"},
+        "imported": {"from": path.name, "layout": f"official {layout}", "note": note, **source},
+    }
+
+
+def import_official(source: str | Path, destination: str | Path, *, config: str | Path | None = None) -> Path:
+    """Convert an official HiFi-GAN ``g_XXXXXXXX`` or MelGAN ``netG.pt`` into a voclab checkpoint: ``voclab import``.
+
+    The result is what :func:`slim_checkpoint` writes (generator only, with its config and
+    :class:`MelConfig`; see :func:`read_official`), written atomically; ``voclab vocode`` and
+    :func:`load_checkpoint` read it like any voclab checkpoint.
+
+    Notebook: 06_melgan, 07_hifigan.
+
+    Parameters
+    ----------
+    source : str or Path
+        The official file.
+    destination : str or Path
+        The voclab checkpoint to write (an existing file is replaced).
+    config : str or Path, optional
+        HiFi-GAN only: the run's ``config.json`` (default: the one beside ``source``).
+
+    Returns
+    -------
+    path : Path
+        ``destination``.
+
+    Raises
+    ------
+    voclab.errors.CheckpointError, voclab.errors.ConfigError
+        As :func:`read_official`; or ``destination`` is a folder.
+
+    Examples
+    --------
+    >>> import_official("LJ_V1/g_02500000", "hifigan_lj.pt")       # doctest: +SKIP
+    >>> import_official("logs/netG.pt", "melgan.pt")                # doctest: +SKIP
+    """
+    destination = Path(destination)
+    if destination.is_dir():
+        raise ConfigError(f"{destination} is a folder: pass the new file's name, e.g. {destination / 'imported.pt'}.")
+    return save_atomic(read_official(source, config=config), destination)

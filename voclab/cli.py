@@ -16,6 +16,9 @@
     Sample an unconditional model (WaveGAN): WAVs and a ``seeds.json``.
 ``voclab slim CHECKPOINT -o OUT.pt``
     Write a generator-only copy of a checkpoint, to vocode with or share.
+``voclab import FILE -o OUT.pt [--config CONFIG_JSON]``
+    Convert an official HiFi-GAN ``g_XXXXXXXX`` (with its ``config.json``) or MelGAN ``netG.pt``
+    into a voclab checkpoint (``voclab vocode`` also reads them directly).
 
 Every mistake voclab detects is printed as one line ``voclab: ...`` with exit code 2.
 """
@@ -174,6 +177,22 @@ def slim_command(args) -> int:
     return 0
 
 
+def import_command(args) -> int:
+    """``voclab import``: an official HiFi-GAN g_XXXXXXXX or MelGAN netG.pt -> a generator-only voclab checkpoint."""
+    from .checkpoint import read_official, save_atomic
+    from .errors import ConfigError
+
+    if Path(args.out).is_dir():
+        raise ConfigError(f"{args.out} is a folder: pass the new file's name, e.g. {Path(args.out) / 'imported.pt'}.")
+    state = read_official(args.file, config=args.config)
+    if state["imported"]["note"]:
+        print(f"note: {state['imported']['note']}")
+    path = save_atomic(state, args.out)
+    print(f"{path}: {state['imported']['layout']} generator ({state['model']}, {state['mel']['sample_rate']} Hz, "
+          f"hop {state['mel']['hop_length']}); vocode with: voclab vocode {path} INPUT... -o OUT_DIR")
+    return 0
+
+
 def prepare_command(args) -> int:
     """``voclab prepare``: a folder, LJSpeech, the offline mini-LJSpeech or drums -> a training folder."""
     from .errors import ConfigError
@@ -274,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     vo = commands.add_parser("vocode", help="mels or recordings -> audio with a checkpoint",
                              description="Vocode audio files (analysis-synthesis) and .npz/.npy mels.")
-    vo.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, RUN_DIR/best, or pretrained:NAME (hifigan-v1-universal, hifigan-v1-lj)")
+    vo.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, RUN_DIR/best, pretrained:NAME (hifigan-v1-universal, hifigan-v1-lj), "
+                         "an official HiFi-GAN g_XXXXXXXX (config.json beside it) or MelGAN netG.pt")
     vo.add_argument("inputs", metavar="INPUT", nargs="+", help="audio files, .npz mels, .npy mels (+ .json settings)")
     vo.add_argument("-o", "--out", metavar="OUT_DIR", required=True, help="where <name>.wav files go")
     vo.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -302,6 +322,17 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt file, a run folder, or RUN_DIR/best")
     sl.add_argument("-o", "--out", metavar="OUT.pt", required=True, help="the generator-only file to write")
     sl.set_defaults(run=slim_command)
+
+    im = commands.add_parser("import", help="convert an official HiFi-GAN g_XXXXXXXX or MelGAN netG.pt into a "
+                                            "voclab checkpoint",
+                             description="Write a generator-only voclab checkpoint (as voclab slim writes) from an "
+                                         "official jik876/hifi-gan generator file (with its config.json) or an official "
+                                         "descriptinc/melgan-neurips netG.pt (with voclab's 'melgan' mel settings).")
+    im.add_argument("file", metavar="FILE", help="g_XXXXXXXX (HiFi-GAN) or netG.pt (MelGAN)")
+    im.add_argument("-o", "--out", metavar="OUT.pt", required=True, help="the voclab checkpoint to write")
+    im.add_argument("--config", metavar="CONFIG_JSON",
+                    help="HiFi-GAN: the run's config.json (default: config.json beside FILE)")
+    im.set_defaults(run=import_command)
 
     pr = commands.add_parser("prepare", help="make a training folder (any audio, LJSpeech, mini-LJSpeech, drums, "
                                              "NSynth notes)",

@@ -19,6 +19,13 @@ Inputs
     (a ``MelConfig`` dict). Without a sidecar it is accepted when its band count fits,
     with a warning that its settings could not be checked.
 
+A recording at a lower sample rate than the checkpoint's has nothing above half its rate;
+the vocoder fills that band with what it learned, so :func:`vocode` warns
+(:class:`BandwidthWarning`). Official generator files are vocoded too (an official HiFi-GAN
+``g_XXXXXXXX`` with its ``config.json`` beside it, an official MelGAN ``netG.pt``; see
+:func:`voclab.checkpoint.read_official`); what voclab had to assume about one is printed as a
+note on stderr.
+
 An unconditional model (WaveGAN) has no mel to start from: :func:`generate` (``voclab
 generate``) samples it, and :func:`vocode` refuses it — as :func:`generate` refuses a vocoder —
 with the command to use instead. A pitched note model (GANSynth) is sampled the same way, at
@@ -32,12 +39,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .audio import FORMATS, load, save
+from .audio import FORMATS, load, resample, save
 from .checkpoint import CHUNK_FRAMES, Checkpoint, check_chunk_frames, load_checkpoint
 from .config import resolve_device
 from .errors import AudioFileNotFoundError, CheckpointError, ConfigError, UnsupportedFormatError
@@ -46,10 +55,23 @@ from .spectral import mel_spectrogram
 
 # read_mel and save_mel live in voclab.melfiles; they are part of vocoding, so they are here too
 __all__ = ["vocode", "generate", "read_mel", "save_mel", "prepare_for_inference", "check_output_folder",
-           "SEEDS_FILE"]
+           "SEEDS_FILE", "BandwidthWarning"]
 
 #: What :func:`generate` writes beside the WAVs: the checkpoint, and the seed of every clip.
 SEEDS_FILE = "seeds.json"
+
+
+class BandwidthWarning(UserWarning):
+    """A recording has a lower sample rate than the vocoder: the band above half its rate will be invented.
+
+    Resampling 16 kHz speech to a 22.05 kHz vocoder's rate adds no content above 8 kHz; the
+    vocoder, trained on full-band audio, fills the band between the recording's and its own
+    Nyquist frequency with whatever its training suggests (the pretrained HiFi-GAN V1 was heard
+    doing so). Low-pass the result at the recording's Nyquist frequency, or use a vocoder
+    trained at the recording's rate.
+
+    Notebook: 07_hifigan, 08_shootout.
+    """
 
 
 def prepare_for_inference(checkpoint: Checkpoint) -> Checkpoint:
@@ -133,9 +155,11 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
     ----------
     checkpoint : str, Path or Checkpoint
         A checkpoint file (a slim one too), a run folder (latest checkpoint), ``RUN_DIR/best``,
-        or a loaded one.
+        ``pretrained:NAME``, an official HiFi-GAN ``g_XXXXXXXX`` (with ``config.json`` beside
+        it) or MelGAN ``netG.pt``, or a loaded one.
     inputs : str, Path, or sequence of str or Path
-        Audio files and ``.npz``/``.npy`` mels (one path alone is one input).
+        Audio files and ``.npz``/``.npy`` mels (one path alone is one input). A recording
+        sampled below the checkpoint's rate is vocoded with a :class:`BandwidthWarning`.
     out_dir : str or Path
     device : {"cpu", "cuda", "cuda:N", "mps"}
     chunk_frames : int or None
@@ -176,6 +200,9 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
             f"{ckpt.path} is {what} {ckpt.model}: it makes audio from {made}, not from mel "
             f"spectrograms, so it cannot vocode. Sample it instead: voclab generate {ckpt.path} -n 16 -o OUT_DIR."
         )
+    note = (ckpt.state.get("imported") or {}).get("note")
+    if note:  # e.g. the mel settings voclab attached to an official MelGAN file that carries none
+        print(f"voclab: note: {note}", file=sys.stderr)
     prepare_for_inference(ckpt)
     mel_cfg = ckpt.mel
 
@@ -184,7 +211,15 @@ def vocode(checkpoint: str | Path | Checkpoint, inputs, out_dir: str | Path, *, 
         if path.suffix.lower() in MEL_FORMATS:
             jobs.append((path.stem, read_mel(path, mel_cfg), None))
         else:
-            y, _ = load(path, sr=mel_cfg.sample_rate)
+            y, sr_in = load(path)
+            if sr_in < mel_cfg.sample_rate:
+                warnings.warn(BandwidthWarning(
+                    f"{path.name} is sampled at {sr_in} Hz, below the checkpoint's {mel_cfg.sample_rate} Hz: it holds "
+                    f"nothing above {sr_in / 2:g} Hz, and the vocoder will invent the band {sr_in / 2:g}-"
+                    f"{mel_cfg.sample_rate / 2:g} Hz. Low-pass the output at {sr_in / 2:g} Hz, or vocode with a "
+                    f"model trained at {sr_in} Hz."), stacklevel=2)
+            if sr_in != mel_cfg.sample_rate:
+                y = resample(y, sr_in, mel_cfg.sample_rate)
             log_mel = mel_spectrogram(y, mel_cfg)
             frames = max(1, len(y) // mel_cfg.hop_length)
             jobs.append((path.stem, np.asarray(log_mel[:, :frames], dtype=np.float32), len(y)))
