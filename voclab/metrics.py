@@ -946,6 +946,14 @@ def if_deviation(reference_audio, estimated_audio, sr: int, *, n_fft: int = 1024
     random phase 0.32 (``arctic_a0009`` and ``goforward``: 0.106 / 0.110 and 0.33 / 0.33;
     all measured with the defaults).
 
+    Not yet a measure that agrees with the ears on vocoders: the pretrained HiFi-GAN V1
+    (universal) scored *worse* than Griffin-Lim from the same mel on the first 2 s of four
+    shipped clips at 22.05 kHz (0.30–0.34 against 0.28–0.30, near random phase), though it
+    sounds far better. A wrapped difference per hop saturates for a frequency error of
+    ``sr / (2 · hop_length)`` (43 Hz here), so a vocoder's small pitch jitter on speech
+    scores like noise; a shorter hop, the IF in Hz weighted by magnitude, or the
+    reference's harmonic bins only are the next things to try.
+
     Notebook: 08_shootout (05_gansynth introduces the instantaneous frequency).
 
     Parameters
