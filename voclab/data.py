@@ -342,6 +342,7 @@ def load_notes(sr: int = 16000) -> tuple[np.ndarray, list[dict]]:
 
 
 def _sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MB blocks: the checksum of shipped, prepared and pretrained files."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

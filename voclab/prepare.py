@@ -29,7 +29,6 @@ Notebook: 06_melgan, 07_hifigan (the data of a full-tier run); 04_wavegan (the d
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -47,6 +46,7 @@ import numpy as np
 
 from . import __version__
 from .audio import FORMATS, load, save
+from .data import _sha256
 from .errors import DataError, VoclabError
 
 __all__ = ["prepare", "prepare_mini_ljspeech", "prepare_drums", "drum_requirements", "PrepareSummary",
@@ -121,14 +121,6 @@ class PrepareSummary:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_out_dir(out: Path, force: bool) -> None:

