@@ -180,3 +180,22 @@ def test_cli_vocode(run, tmp_path, capsys, mel_of_speechlike):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     assert cli.main(["vocode", str(tmp_path / "junk.pt"), str(tmp_path / "speech.wav"), "-o", str(tmp_path)]) == 2
     assert "not a readable voclab checkpoint" in capsys.readouterr().err
+
+
+def test_inference_folds_a_melgan_generators_weight_norm():
+    """MelGAN's generator has no remove_weight_norm of its own: vocoding folds it with voclab's generic one."""
+    from types import SimpleNamespace
+
+    from voclab.models import melgan
+    from voclab.vocode import prepare_for_inference
+
+    torch.manual_seed(0)
+    generator = melgan.Generator(n_mels=80, ngf=4, ratios=(4, 4), n_residual_layers=1).eval()
+    mel = torch.randn(1, 80, 12)
+    with torch.no_grad():
+        before = generator(mel)
+    assert any(parametrize.is_parametrized(m) for m in generator.modules())
+    prepare_for_inference(SimpleNamespace(generator=generator, module=melgan))
+    assert not any(parametrize.is_parametrized(m) for m in generator.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(generator(mel), before, rtol=1e-5, atol=1e-6)

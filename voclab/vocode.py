@@ -75,7 +75,11 @@ class BandwidthWarning(UserWarning):
 
 
 def prepare_for_inference(checkpoint: Checkpoint) -> Checkpoint:
-    """Remove weight norm from the generator when its model offers it (same output, faster).
+    """Fold the generator's weight norm into plain weights (same output up to rounding, faster).
+
+    The generator's own ``remove_weight_norm`` method is used when it has one, then its model
+    module's function, else :func:`voclab.models.remove_weight_norm` (MelGAN's generator, an
+    official ``netG.pt`` included, goes that way).
 
     Weight norm (``w = g · v / ‖v‖``) helps training; at inference time the product can
     be folded into plain weights once.
@@ -91,11 +95,15 @@ def prepare_for_inference(checkpoint: Checkpoint) -> Checkpoint:
     checkpoint : Checkpoint
         The same object, its generator changed in place.
     """
+    from .models import remove_weight_norm  # any model: both weight-norm forms, spectral norm left alone
+
     generator = checkpoint.generator
     if callable(getattr(generator, "remove_weight_norm", None)):
         generator.remove_weight_norm()
     elif callable(getattr(checkpoint.module, "remove_weight_norm", None)):
         checkpoint.module.remove_weight_norm(generator)
+    else:
+        remove_weight_norm(generator)
     generator.eval()
     return checkpoint
 
