@@ -8,6 +8,7 @@
     download to GANSynth's acoustic subset.
 ``voclab train MODEL --config NAME --data DIR --out RUN_DIR``
     Train a reference vocoder or WaveGAN (CPU, GPU, or several GPUs under ``torchrun``); ``--resume``;
+    ``--init pretrained:NAME`` (or a voclab checkpoint) fine-tunes a trained generator from step 0;
     ``--init-official g_… do_…`` continues an official HiFi-GAN run; ``--mels DIR`` fine-tunes
     on an acoustic model's ground-truth-aligned mels.
 ``voclab vocode CHECKPOINT INPUT... -o OUT_DIR``
@@ -130,7 +131,8 @@ def train_command(args) -> int:
         cfg = load_config(args.model, args.config, overrides)
     summary = train(
         args.model, cfg, args.data, args.out, steps=args.steps, device=args.device, resume=args.resume,
-        init_official=args.init_official, mels_dir=args.mels, bf16=args.bf16, compile=args.compile, log_every=args.log_every, val_every=args.val_every,
+        init=args.init, init_official=args.init_official, mels_dir=args.mels, bf16=args.bf16, compile=args.compile,
+        log_every=args.log_every, val_every=args.val_every,
         ckpt_every=args.ckpt_every, keep_last=args.keep_last, seed=args.seed, num_workers=args.num_workers,
         val_clips=args.val_clips, normalize=False if args.no_normalize else None, tensorboard=not args.no_tensorboard,
     )
@@ -266,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true",
                     help="continue from the latest checkpoint in RUN_DIR (before the first one: start again "
                          "from RUN_DIR/config.json, the run's own config)")
+    tr.add_argument("--init", metavar="GENERATOR",
+                    help="fine-tune from a trained generator: pretrained:NAME (hifigan-v1-universal, hifigan-v1-lj; "
+                         "with --config hifigan_v1, the default) or a voclab checkpoint; the discriminators start "
+                         "fresh and the step counter at 0 (with --resume, the run's own checkpoint wins)")
     tr.add_argument("--init-official", nargs="+", metavar="FILE",
                     help="hifigan: start from an official jik876/hifi-gan run, g_XXXXXXXX [do_XXXXXXXX]; with the "
                          "do_ file, its discriminators, optimizers and step too (--steps counts on from that step)")

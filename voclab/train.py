@@ -6,10 +6,11 @@ its paper: a config, the networks, the losses and one ``train_step``. Its config
 the order a reader meets it below:
 
 1. **Set-up** — a new run, a resumed one (the latest checkpoint in the run folder; before the
-   first one, its ``config.json``), or one that continues an official HiFi-GAN run
-   (``init_official``); the data (random segments of any folder of audio, with mels made with
-   the run's :class:`~voclab.spectral.MelConfig` or given by an acoustic model, ``mels_dir``);
-   the networks, optimizers and schedulers.
+   first one, its ``config.json``), a fine-tune that starts from a trained generator
+   (``init``: ``pretrained:NAME`` or a voclab checkpoint), or one that continues an official
+   HiFi-GAN run (``init_official``); the data (random segments of any folder of audio, with
+   mels made with the run's :class:`~voclab.spectral.MelConfig` or given by an acoustic
+   model, ``mels_dir``); the networks, optimizers and schedulers.
 2. **The step** — ``train_step`` on each batch; every scheduler steps once per optimizer
    step, so the learning rate depends on the step alone, never on the size of the folder.
 3. **Logging** — a one-line progress display, ``RUN_DIR/log.jsonl`` (and TensorBoard when
@@ -82,7 +83,7 @@ try:
 except ImportError:  # Windows: msvcrt locks the run folder instead
     fcntl = None
 
-from . import __version__
+from . import __version__, pretrained
 from .audio import save
 from .checkpoint import (
     BEST,
@@ -95,6 +96,7 @@ from .checkpoint import (
     prune_checkpoints,
     read_checkpoint,
     remove_stale_temporaries,
+    resolve_checkpoint,
     rng_state,
     save_atomic,
     set_rng_state,
@@ -103,6 +105,7 @@ from .checkpoint import (
 from .config import (
     build_config,
     config_to_dict,
+    load_config,
     mel_config_of,
     resolve_device,
     resolve_model,
@@ -954,10 +957,11 @@ def _starting_checkpoint(module, model_name: str, cfg, out_dir: Path, resume: bo
 
 
 def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig | None, plan: _Plan, world_size: int,
-                      init_official, settings: dict) -> None:
+                      init, init_official, settings: dict) -> None:
     """``RUN_DIR/config.json``, written (atomically) before the data is read: what --resume rebuilds the run from."""
     train_plan = {"steps": plan.steps, "seed": plan.seed, "normalize": plan.normalize, "world_size": world_size,
                   **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
+                  **({"init": str(init)} if init else {}),
                   **({"init_official": [str(f) for f in init_official]} if init_official else {})}
     path = out_dir / RUN_CONFIG
     tmp = path.with_name(f".{path.name}.tmp")
@@ -1022,6 +1026,74 @@ def _start_from_official(module, cfg, raw: dict, optimizers: dict, schedulers: d
                           f"until, so pass more (e.g. --steps {step + 10_000} for 10 000 more steps).")
     _schedule_at(schedulers, step)
     return _Position(step=step, epoch=epoch)
+
+
+@dataclass
+class _Init:
+    """The generator weights a fine-tune starts from (``init``), and what they expect."""
+
+    source: str  # as given: pretrained:NAME or a voclab checkpoint
+    model: str
+    weights: dict  # voclab key names, weight norm kept (the form a training generator has)
+    cfg: object  # the config they were trained with
+    use_config: str  # how to ask for that config on the command line
+    what: str  # for the log line: where the weights come from, and why the discriminators start fresh
+
+
+def _read_init(init) -> _Init:
+    """The generator weights ``init`` names: a pretrained vocoder or a voclab checkpoint."""
+    source = str(init)
+    if source.startswith(pretrained.PREFIX):
+        name = source[len(pretrained.PREFIX):]
+        entry = pretrained._entry(name)
+        official = pretrained._verified_state(pretrained._file_of(entry), entry)
+        return _Init(source, entry.model, resolve_model(entry.model).official_to_voclab_keys(official),
+                     load_config(entry.model, entry.config), f"--config {entry.config}",
+                     f"{source} ({entry.trained}); its file carries no discriminators, so they start fresh")
+    # an official g_XXXXXXXX is refused here with the advice to pass it to --init-official
+    state = read_checkpoint(source, generator_only=True, mmap=True)
+    module = resolve_model(state["model"])
+    saved = build_config(module, state["model"], dict(state["config"]))
+    weights = inference_weights(state["modules"], saved, int(state["step"]))
+    run_config = resolve_checkpoint(source).parent.parent / RUN_CONFIG
+    return _Init(source, state["model"], state["modules"][weights], saved,
+                 f"--config {run_config}" if run_config.is_file() else "the config the checkpoint was trained with",
+                 f"{source} (its {weights} at step {state['step']}); --init takes the generator only, so the "
+                 "discriminators start fresh (--resume continues a run whole)")
+
+
+def _check_init(found: _Init, model_name: str, cfg) -> None:
+    """Refuse, before the data is read, a run that ``found`` cannot start: another model, other mels."""
+    if found.model != model_name:
+        raise ConfigError(f"--init {found.source} is a {found.model} generator: fine-tune it with "
+                          f"`voclab train {found.model} {found.use_config} --init {found.source} ...`.")
+    if getattr(found.cfg, "mel", None) is None:  # an unconditional or pitched model: its shapes say it all
+        return
+    differences = mel_config_of(found.cfg).diff(mel_config_of(cfg))
+    if differences:
+        detail = ", ".join(f"{key}: {theirs!r}, this run {ours!r}" for key, (theirs, ours) in differences.items())
+        raise ConfigError(f"--init {found.source} was trained on other mels than this run's config makes ({detail}); "
+                          f"a fine-tune keeps the mel settings it was trained with: train with {found.use_config}.")
+
+
+def _start_from_init(found: _Init, raw: dict, cfg) -> _Position:
+    """Load ``found``'s generator weights (into the moving average too, when the model keeps one); step 0."""
+    expected = raw["generator"].state_dict()
+    problems = [f"missing {key}" for key in sorted(set(expected) - set(found.weights))]
+    problems += [f"unexpected {key}" for key in sorted(set(found.weights) - set(expected))]
+    problems += [f"{key}: {tuple(found.weights[key].shape)}, this run {tuple(value.shape)}"
+                 for key, value in expected.items() if key in found.weights and found.weights[key].shape != value.shape]
+    if problems:
+        variant = getattr(cfg, "variant", None)  # HiFi-GAN names its published generators: V1, V2, V3
+        built = f" (a {variant} generator)" if variant else ""
+        more = f" … ({len(problems)} in all)" if len(problems) > 3 else ""
+        raise ConfigError(f"--init {found.source} does not fit the generator this run's config builds{built}: "
+                          f"{'; '.join(problems[:3])}{more}. Train with {found.use_config} (--set may still change "
+                          "its training fields: batch size, segment size, learning rate).")
+    for name in ("generator", "generator_ema"):
+        if name in raw:
+            raw[name].load_state_dict(found.weights)
+    return _Position()  # a fine-tune: its own step counter, learning-rate schedule and data order from 0
 
 
 def _wrap(raw: dict, dist_info: _Dist, device: torch.device, compile, is_main: bool) -> dict:
@@ -1205,6 +1277,7 @@ def train(
     steps: int | None = None,
     device: str = "cpu",
     resume: bool = False,
+    init: str | Path | None = None,
     init_official=None,
     mels_dir: str | Path | None = None,
     bf16: bool = False,
@@ -1268,6 +1341,17 @@ def train(
         scheduler states, random states and data order. A run stopped before its first
         checkpoint starts again at step 0 with the config, target and seed of its
         ``config.json``; a folder with neither is a :class:`~voclab.errors.TrainingError`.
+    init : str or Path, optional
+        Fine-tune from a trained generator: ``"pretrained:NAME"`` (:mod:`voclab.pretrained`,
+        e.g. ``"pretrained:hifigan-v1-universal"``) or a voclab checkpoint (a file, a run
+        folder, ``RUN_DIR/best``; the weights :func:`~voclab.checkpoint.load_checkpoint` would
+        use). Only the generator is loaded (into the moving average too, when the model keeps
+        one): the discriminators and optimizers start fresh, and so do the step counter, the
+        learning-rate schedule and the data order (step 0). The config must build the same
+        generator and, for a vocoder, the same mels (a :class:`~voclab.errors.ConfigError`
+        names the config to use); ``cfg=None`` takes the one the weights were trained with
+        (``hifigan_v1`` for the pretrained V1). With ``resume`` on a run that has a
+        checkpoint, that checkpoint wins and ``init`` is not used (the log says so).
     init_official : sequence of str or Path, optional
         Start from an official HiFi-GAN run: its ``g_XXXXXXXX`` file and, to continue that
         run (discriminators, optimizers, step), its ``do_XXXXXXXX`` file
@@ -1312,7 +1396,9 @@ def train(
     voclab.errors.ConfigError
         Before any work: a config value of the wrong type or out of range
         (:func:`voclab.config.validate_config`), ``steps`` < 1, an unknown or missing device,
-        an ``out_dir`` that is a file or cannot be written to.
+        an ``out_dir`` that is a file or cannot be written to, ``init`` with ``init_official``,
+        an unknown pretrained name. Before the data is read: ``init`` weights of another model
+        or trained on other mels; before the first step: weights that do not fit the generator.
     voclab.errors.DataError, voclab.errors.CheckpointError, voclab.errors.TrainingError
 
     Examples
@@ -1320,6 +1406,8 @@ def train(
     >>> cfg = load_config("hifigan", "hifigan_v2", ["batch_size=4"])         # doctest: +SKIP
     >>> run = train("hifigan", cfg, "data/speech", "runs/v2", steps=200)     # doctest: +SKIP
     >>> run.generator                                                        # doctest: +SKIP
+    >>> tuned = train("hifigan", None, "data/speech", "runs/tuned", steps=1000,
+    ...               init="pretrained:hifigan-v1-universal")               # doctest: +SKIP
     """
     # every value is checked before the run folder, the data or a network is touched
     module = resolve_model(model_name)
@@ -1331,6 +1419,11 @@ def train(
                           f"(got {steps!r}).")
     if cfg is not None:
         validate_config(model_name, cfg)
+    if init and init_official:
+        raise ConfigError("--init starts a fine-tune from a generator, --init-official continues an official "
+                          "HiFi-GAN run: pass one of them.")
+    if init and str(init).startswith(pretrained.PREFIX):
+        pretrained._entry(str(init)[len(pretrained.PREFIX):])  # an unknown name: the known ones, before any work
     resolve_device(device)
     out_dir = _check_out_dir(Path(out_dir))
     dist_info, device = _setup_device(device)
@@ -1338,10 +1431,10 @@ def train(
         lock = _lock_run_folder(out_dir, dist_info)  # before a checkpoint is read: one trainer per run folder
         try:
             return _train(module, model_name, cfg, Path(data_dir), out_dir, dist_info, device,
-                          steps=steps, resume=resume, init_official=init_official, mels_dir=mels_dir, bf16=bf16,
-                          compile=compile, log_every=log_every, val_every=val_every, ckpt_every=ckpt_every,
-                          keep_last=keep_last, seed=seed, num_workers=num_workers, val_clips=val_clips,
-                          normalize=normalize, tensorboard=tensorboard, progress=progress)
+                          steps=steps, resume=resume, init=init, init_official=init_official, mels_dir=mels_dir,
+                          bf16=bf16, compile=compile, log_every=log_every, val_every=val_every,
+                          ckpt_every=ckpt_every, keep_last=keep_last, seed=seed, num_workers=num_workers,
+                          val_clips=val_clips, normalize=normalize, tensorboard=tensorboard, progress=progress)
         finally:
             lock.release()
     finally:
@@ -1352,17 +1445,28 @@ def train(
 
 
 def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _Dist, device: torch.device, *,
-           steps, resume, init_official, mels_dir, bf16, compile, log_every, val_every, ckpt_every, keep_last,
+           steps, resume, init, init_official, mels_dir, bf16, compile, log_every, val_every, ckpt_every, keep_last,
            seed, num_workers, val_clips, normalize, tensorboard, progress) -> RunSummary:
     started = time.perf_counter()
     is_main = dist_info.is_main
     ckpt_dir = out_dir / CHECKPOINT_DIR
 
     # ---------------------------------------------------------------- set-up: where the run starts, and on what
+    given_cfg = cfg
     state, state_path, cfg, info = _starting_checkpoint(module, model_name, cfg, out_dir, resume, init_official)
     from_saved_config = resume and state is None  # stopped before its first checkpoint: step 0, its own config
     if from_saved_config and not init_official and info.get("init_official"):
         init_official = info["init_official"]  # it started from official weights: so does its restart
+    if from_saved_config and not init and info.get("init"):
+        init = info["init"]  # the same for a fine-tune
+    # --resume with --init: the run's own checkpoint wins (the weights it reached, not the ones it started from)
+    init_ignored, init = (init, None) if state is not None and init else (None, init)
+    started_from = str(init) if init else info.get("init")  # recorded in config.json and every checkpoint
+    found = _read_init(init) if init else None
+    if found is not None:
+        if given_cfg is None and not from_saved_config:
+            cfg = found.cfg  # no --config: the one the weights were trained with
+        _check_init(found, model_name, cfg)
     data = _model_data(module, cfg)  # a vocoder (mel -> audio) or an unconditional model (latent -> audio)
     mel = data.mel  # None for an unconditional model
     if state is not None:
@@ -1375,7 +1479,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
     plan = _plan(cfg, model_name, info, dist_info, device, steps=steps, seed=seed, mels_dir=mels_dir,
                  normalize=normalize, num_workers=num_workers, length_field=data.length_field)
     if is_main:  # before the data is read: a run killed at any moment from here on can be resumed
-        _write_run_config(out_dir, model_name, cfg, mel, plan, dist_info.world_size, init_official,
+        _write_run_config(out_dir, model_name, cfg, mel, plan, dist_info.world_size, started_from, init_official,
                           data.saved_settings())
 
     # ---------------------------------------------------------------- data: random segments (or slices), held-out clips
@@ -1398,6 +1502,7 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                   "steps": plan.steps, "train_files": len(dataset.files), "normalize": plan.normalize,
                   "val_clips": val_names, "schedule": SCHEDULE,
                   **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
+                  **({"init": started_from} if started_from else {}),
                   **({"init_official": [str(p) for p in init_official]} if init_official else {})}
 
     # ---------------------------------------------------------------- networks, optimizers, schedulers
@@ -1412,6 +1517,8 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
             position.epoch, position.epoch_step = position.epoch + 1, 0
     elif init_official:
         position = _start_from_official(module, cfg, raw, optimizers, schedulers, init_official, plan.steps)
+    elif found is not None:
+        position = _start_from_init(found, raw, cfg)
     else:
         position = _Position()
     data.prepare_networks(raw, state)  # a pitched model: the training pitch histogram (a resumed run keeps its own)
@@ -1432,12 +1539,19 @@ def _train(module, model_name, cfg, data_dir: Path, out_dir: Path, dist_info: _D
                    "train_files": len(dataset.files), **data.start_fields(),
                    "steps_per_epoch": steps_per_epoch, "target_steps": plan.steps,
                    **({"init_official": train_info["init_official"]} if init_official and state is None else {}),
+                   **({"init": found.source} if found is not None else {}),
+                   **({"init_ignored": str(init_ignored)} if init_ignored else {}),
                    **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
                    **({"restarted_from": RUN_CONFIG} if from_saved_config else {}),
                    **({"discarded_log_rows": log.dropped} if log.dropped else {})})
         if from_saved_config:
             display.note(f"--resume: no checkpoint in {ckpt_dir} yet: starting again at step 0 with the run's saved "
                          f"{RUN_CONFIG}")
+        if init_ignored:
+            display.note(f"--resume: {out_dir} continues from its own checkpoint ({state_path.name}); "
+                         f"--init {init_ignored} only chooses where a new run starts, so it is not used")
+        if found is not None:
+            display.note(f"fine-tuning from {found.what}; the step counter starts at 0")
         what = (f"resuming {out_dir} at step {position.step}" if state is not None
                 else f"training {model_name} in {out_dir}" + (f" from step {position.step}" if position.step else ""))
         batches = f" x {per_step} batches a step" if per_step > 1 else ""
