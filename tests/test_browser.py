@@ -14,6 +14,10 @@ JupyterLab (``VOCLAB_TIER=quick``) and check, in the browser, that
 slider) and runs in a few seconds: it is the harness's self-test, and with the widget manager
 extension disabled it shows that the slider check can fail.
 
+The blind listening test of notebook 08 (``voclab.listening``) is driven once on
+``tests/fixtures/browser_mushra.ipynb``: move a slider by keyboard, click "Submit scores", see the
+un-blinded table and the scores file on disk.
+
 Needs ``apt-get install -y chromium`` and ``pip install playwright`` (never ``playwright install``:
 the Debian Chromium is used). Run alone with ``python -m pytest -m browser -v``.
 """
@@ -36,6 +40,8 @@ TAG = "iteration-widget"
 FIXTURE = REPO / "tests" / "fixtures" / "browser_widget.ipynb"
 SOLUTION = REPO / "solutions" / "01_phase_and_griffin_lim.ipynb"
 ENV = {"VOCLAB_TIER": "quick"}
+MUSHRA_FIXTURE = REPO / "tests" / "fixtures" / "browser_mushra.ipynb"
+MUSHRA_TAG = "mushra-panel"
 
 # Per notebook: how long Run All may take, and how long one redraw after a slider move may take.
 NOTEBOOKS = {
@@ -174,3 +180,46 @@ def test_slider_check_fails_without_the_widget_manager(tmp_path, playwright_driv
         with pytest.raises(AssertionError, match="no live widget slider"):
             bh.check_live_slider(area, timeout_s=0.5)
         assert "IntSlider(value=" in bh.slider_state(area)["text"]
+
+
+def test_blind_listening_test_submits_and_unblinds(tmp_path, playwright_driver, record_wait):
+    """The MUSHRA panel of ``voclab.listening`` (notebook 08): two trials of three systems each show
+    live sliders; one moved by keyboard and "Submit scores" clicked, the un-blinded table appears
+    below and ``mushra_scores.csv`` holds the six scores, the moved one included."""
+    from voclab.listening import load_scores
+
+    index = bh.tagged_cell_index(MUSHRA_FIXTURE, MUSHRA_TAG)
+    start = time.monotonic()
+    with (
+        bh.lab_session(MUSHRA_FIXTURE, tmp_path, extra_env=ENV, playwright=playwright_driver) as session,
+        session.screenshot_on_failure("mushra"),
+    ):
+        try:
+            session.run_all(timeout_s=120)
+        finally:
+            record_wait("mushra: JupyterLab up, Run All Cells", time.monotonic() - start, bh.STARTUP_LIMIT_S + 120)
+        area = session.cell_output_area(index)
+        bh.check_live_slider(area)
+        assert bh.slider_state(area)["sliders"] == 6
+        assert area.locator("audio").count() == 8  # per trial the open reference and three letters
+        assert bh.audio_duration(area) == pytest.approx(0.3, abs=0.01)  # the fixture's 0.3 s tones
+        assert "original" not in area.inner_text()  # blind until submitted
+        assert bh.slider_readout(area) == "50"
+        bh.move_slider_by_keyboard(area, ("ArrowRight",) * 3)  # the first slider: trial "low tone", letter A
+        assert bh.slider_readout(area) == "53"
+        session.wait_kernel_idle(timeout_s=30)
+        area.get_by_role("button", name="Submit scores").click()
+        table = area.locator(".voclab-unblinded-table")
+        table.wait_for(timeout=30_000)
+        text = table.inner_text()
+        for word in ("system", "mean", "95% CI", "detune (cents)", "original", "griffin-lim 32", "vocoder"):
+            assert word in text, text
+        assert "hidden reference" in area.inner_text()
+        assert area.get_by_role("button", name="Submitted").is_disabled()
+        assert not session.error_outputs()
+        csv_path = session.server.root_dir / Path(session.relative_path).parent / "mushra_scores.csv"
+        rows = load_scores(csv_path)
+        assert len(rows) == 6 and {row["rater"] for row in rows} == {"browser-test"}
+        moved = [row for row in rows if (row["trial"], row["letter"]) == ("low tone", "A")]
+        assert [row["score"] for row in moved] == [53.0]
+        assert sorted(row["score"] for row in rows) == [50.0] * 5 + [53.0]

@@ -313,7 +313,7 @@ class MushraTest:
             for letter, system in letters.items():
                 start = round(self.scores.get(trial, {}).get(letter, SLIDER_START))
                 slider = widgets.IntSlider(value=start, min=0, max=100, step=1, continuous_update=False,
-                                           description="", layout=widgets.Layout(width="320px"))
+                                           description="", layout=widgets.Layout(width="240px"))
                 band = widgets.Label(_band(start))
                 slider.observe(lambda change, band=band: setattr(band, "value", _band(change["new"])), names="value")
                 sliders[(trial, letter)] = slider
