@@ -15,7 +15,7 @@ already separates systems that a one-clip-at-a-time opinion score would blur.
 The workflow::
 
     test = mushra_test(trials, sr, csv_path="listening/scores.csv", rater="ada")
-    test.objective = {"hifigan-v1-universal": {"log-mel L1": 0.27}, ...}   # optional
+    test.objective = measures     # optional: {system: {measure: value}}, shown after un-blinding
     test.show()        # sliders; "Submit scores" appends to the CSV and un-blinds
     rows = load_scores("listening/scores.csv")       # every rater's rows so far
     unblinded_table(aggregate_scores(rows), test.objective)
