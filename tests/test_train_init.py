@@ -83,8 +83,8 @@ def test_fine_tune_the_pretrained_v1_then_resume_from_its_own_checkpoint(tmp_pat
 @pytest.mark.filterwarnings("ignore:.*is deprecated:FutureWarning")
 @pytest.mark.parametrize("extra, says", [
     (["--config", "hifigan_v2"], "does not fit the generator this run's config builds (a V2 generator)"),
-    (["--config", "hifigan_v1", "--set", "mel=hifigan_loss"], "trained on other mels than this run's config makes "
-                                                              "(fmax: 8000.0, this run None)"),
+    (["--config", "hifigan_v1", "--set", "mel=hifigan_loss"],
+     "trained on other mels than this run's config makes (fmax: 8000.0, this run None)"),
 ])
 def test_a_config_other_than_the_pretrained_ones_is_refused_before_a_step(tmp_path, capsys, extra, says):
     run = tmp_path / "run"
@@ -96,8 +96,8 @@ def test_a_config_other_than_the_pretrained_ones_is_refused_before_a_step(tmp_pa
 
 
 @pytest.mark.parametrize("command, says", [
-    (["hifigan", "--init", "pretrained:hifigan-v9"], "No pretrained vocoder named 'hifigan-v9'; known: "
-                                                     "hifigan-v1-lj, hifigan-v1-universal"),
+    (["hifigan", "--init", "pretrained:hifigan-v9"],
+     "No pretrained vocoder named 'hifigan-v9'; known: hifigan-v1-lj, hifigan-v1-universal"),
     (["hifigan", "--init", UNIVERSAL, "--init-official", "g_00000001"], "pass one of them"),
 ])
 def test_init_mistakes_found_before_any_work(tmp_path, capsys, command, says):
@@ -146,6 +146,26 @@ def test_fine_tune_from_a_voclab_checkpoint_with_its_own_config(toy, tmp_path, c
     assert "does not fit the generator this run's config builds" in error
     assert f"Train with --config {source / 'config.json'}" in error
     assert not (tmp_path / "other" / "checkpoints").exists()
+
+
+def test_a_fine_tune_stopped_before_its_first_checkpoint_restarts_from_the_same_weights(toy, tmp_path, capsys):
+    data = tmp_path / "data"
+    make_clips(data)
+    source = tmp_path / "source"
+    train(toy, None, data, source, steps=2, tensorboard=False, progress=False)
+    run = tmp_path / "tuned"
+    # config.json is written before the data is read: an empty folder stops the run there
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["train", toy, "--data", str(tmp_path / "empty"), "--out", str(run), "--init", str(source),
+                     "--steps", "1", "--no-tensorboard"]) == 2
+    assert json.loads((run / "config.json").read_text())["_train"]["init"] == str(source)
+    capsys.readouterr()
+    assert cli.main(["train", toy, "--data", str(data), "--out", str(run), "--resume", "--no-tensorboard"]) == 0
+    assert "fine-tuning from" in capsys.readouterr().out
+    start = events(run, "start")[-1]
+    assert start["restarted_from"] == "config.json" and start["init"] == str(source)
+    assert_one_adam_step_from(read_checkpoint(run)["modules"]["generator"],
+                              read_checkpoint(source)["modules"]["generator"], lr=2e-3)
 
 
 def test_an_official_generator_file_goes_to_init_official(tmp_path, capsys):
