@@ -1,5 +1,6 @@
 """Tests of the shoot-out measures in voclab.metrics: F0 RMSE and V/UV error, periodicity error,
-instantaneous-frequency deviation and the real-time factor.
+instantaneous-frequency deviation, the harmonic IF error, STOI and wide-band PESQ (when installed)
+and the real-time factor.
 
 The expected values were measured with these functions (see the docstrings); the margins
 leave room for float and library differences but not for a broken measure.
@@ -7,6 +8,8 @@ leave room for float and library differences but not for a broken measure.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 
 import numpy as np
@@ -15,15 +18,26 @@ import torch
 from scipy.signal import hilbert
 
 from voclab.data import load_clip
-from voclab.errors import ConfigError, EmptyAudioError, NonFiniteAudioError, ShapeError
+from voclab.errors import (
+    ConfigError,
+    EmptyAudioError,
+    MissingExtraError,
+    NonFiniteAudioError,
+    ShapeError,
+    VoclabError,
+)
 from voclab.metrics import (
     F0Result,
     RealTimeFactorResult,
     f0_rmse,
+    harmonic_if_error,
     if_deviation,
     multi_resolution_stft_distance,
+    optional_measures,
     periodicity_error,
+    pesq_wb,
     real_time_factor,
+    stoi,
 )
 from voclab.phase import griffin_lim
 from voclab.spectral import istft, stft
@@ -203,6 +217,118 @@ def test_magnitude_metrics_cannot_tell_what_if_deviation_can(speech):
     assert multi_resolution_stft_distance(speech, negated) < 1e-6
     assert if_deviation(speech, negated, SR) < 1e-9
     assert if_deviation(speech, griffin, SR) > 0.07
+
+
+# --------------------------------------------------------------------------- harmonic_if_error
+
+
+def test_harmonic_if_error_of_a_tone_ignores_phase_offsets_but_not_random_phase():
+    reference = harmonic()
+    assert harmonic_if_error(reference, reference, SR) == 0.0
+    assert harmonic_if_error(reference, 0.1 * reference, SR) < 1e-12  # the level does not matter
+    rotated = harmonic_if_error(reference, harmonic(phase_turn=True), SR)  # measured 0.0007
+    delayed = harmonic_if_error(reference, np.concatenate([np.zeros(HOP), reference])[: reference.size], SR)  # 0.009
+    griffin = harmonic_if_error(reference, griffin_lim_of(reference), SR)  # measured 0.018
+    scrambled = [harmonic_if_error(reference, random_phase(reference, seed), SR) for seed in range(3)]  # 0.49-0.54
+    assert rotated < 0.003 and delayed < 0.02
+    assert 0.01 < griffin < 0.05
+    assert min(scrambled) > 0.4
+
+
+def test_harmonic_if_error_forgives_a_detuning_that_if_deviation_punishes():
+    """Clean harmonics 50 cents sharp are as coherent as the original's; bin by bin their IF is far off."""
+    t = np.arange(SR // 2) / SR
+    sharp = sum(np.cos(2 * np.pi * 200 * 2 ** (50 / 1200) * k * t) / k for k in range(1, 8))
+    assert harmonic_if_error(harmonic(), sharp, SR) < 0.003  # measured 0.0004
+    assert if_deviation(harmonic(), sharp, SR) > 0.4  # measured 0.53
+
+
+def test_harmonic_if_error_of_speech_ranks_original_griffin_lim_random_phase(speech):
+    negated = harmonic_if_error(speech, -speech, SR)  # measured 0.0001
+    rotated = harmonic_if_error(speech, np.imag(hilbert(speech)), SR)  # measured 0.0013
+    delayed = harmonic_if_error(speech, np.concatenate([np.zeros(128), speech])[: speech.size], SR)  # 0.0011
+    griffin = harmonic_if_error(speech, griffin_lim_of(speech), SR)  # measured 0.0075
+    scrambled = harmonic_if_error(speech, random_phase(speech), SR)  # measured 0.122
+    assert harmonic_if_error(speech, speech, SR) == 0.0
+    assert max(negated, rotated, delayed) < 0.003
+    assert 0.004 < griffin < 0.03
+    assert scrambled > 0.08 and scrambled > 5 * griffin
+
+
+def test_harmonic_if_error_is_nan_without_voiced_frames_or_peaks():
+    assert np.isnan(harmonic_if_error(np.zeros(SR // 2), harmonic(), SR))  # nothing voiced in the reference
+    assert np.isnan(harmonic_if_error(harmonic(), np.zeros(SR // 2), SR))  # no peak in the estimate
+
+
+@pytest.mark.parametrize(
+    "reference, estimate, kwargs, error",
+    [
+        (harmonic(), harmonic(), {"sr": 0}, ConfigError),
+        (harmonic(), harmonic(), {"sr": SR, "top_db": -3}, ConfigError),
+        (harmonic(), harmonic(), {"sr": SR, "fmax": SR / 2}, ConfigError),
+        (harmonic(), harmonic(), {"sr": SR, "hop_length": 2048, "n_fft": 1024}, ConfigError),
+        (harmonic(), harmonic(), {"sr": SR, "n_fft": 0}, ConfigError),
+        (harmonic()[:1500], harmonic()[:1500], {"sr": SR}, ShapeError),  # shorter than pYIN's frame
+        (harmonic() + 0j, harmonic(), {"sr": SR}, ShapeError),
+        (np.stack([harmonic()] * 2), np.stack([harmonic()] * 2), {"sr": SR}, ShapeError),
+        (np.array([]), np.array([]), {"sr": SR}, EmptyAudioError),
+        (harmonic(), np.full(SR // 2, np.nan), {"sr": SR}, NonFiniteAudioError),
+    ],
+)
+def test_harmonic_if_error_rejects_bad_input(reference, estimate, kwargs, error):
+    with pytest.raises(error):
+        harmonic_if_error(reference, estimate, **kwargs)
+
+
+# --------------------------------------------------------------------------- STOI and wide-band PESQ (optional)
+
+needs_pystoi = pytest.mark.skipif(importlib.util.find_spec("pystoi") is None,
+                                  reason="pystoi is not installed (pip install 'voclab[metrics]')")
+needs_pesq = pytest.mark.skipif(importlib.util.find_spec("pesq") is None,
+                                reason="pesq is not installed (pip install 'voclab[metrics]')")
+
+
+def test_optional_measures_says_what_is_installed():
+    installed = optional_measures()
+    assert installed == {"stoi": importlib.util.find_spec("pystoi") is not None,
+                         "pesq_wb": importlib.util.find_spec("pesq") is not None}
+
+
+@pytest.mark.parametrize("measure, module", [(stoi, "pystoi"), (pesq_wb, "pesq")])
+def test_a_missing_optional_measure_says_which_extra_to_install(monkeypatch, speech, measure, module):
+    monkeypatch.setitem(sys.modules, module, None)  # makes ``import module`` fail, as if it were absent
+    assert optional_measures()[measure.__name__] is False
+    with pytest.raises(MissingExtraError, match=r"pip install 'voclab\[metrics\]'") as info:
+        measure(speech, speech, SR)
+    assert isinstance(info.value, ImportError) and isinstance(info.value, VoclabError)
+
+
+@needs_pystoi
+def test_stoi_of_identical_and_noisy_speech(speech):
+    noisy = speech + 0.05 * np.random.default_rng(0).standard_normal(speech.size)
+    assert stoi(speech, speech, SR) == pytest.approx(1.0, abs=1e-6)
+    assert 0.5 < stoi(speech, noisy, SR) < 0.95  # measured 0.83 (whole clip)
+    assert stoi(speech, speech, SR) == pytest.approx(stoi(speech.astype(np.float32), speech, SR), abs=1e-6)
+
+
+@needs_pesq
+def test_pesq_wb_of_identical_and_noisy_speech(speech):
+    noisy = speech + 0.05 * np.random.default_rng(0).standard_normal(speech.size)
+    assert pesq_wb(speech, speech, SR) == pytest.approx(4.64, abs=0.01)
+    assert 1.0 < pesq_wb(speech, noisy, SR) < 2.0  # measured 1.07 (whole clip)
+
+
+@needs_pystoi
+@needs_pesq
+def test_stoi_and_pesq_reject_bad_input(speech):
+    with pytest.raises(ShapeError):
+        stoi(speech[:1000], speech[:1000], SR)
+    with pytest.raises(ShapeError):
+        pesq_wb(np.stack([speech] * 2), np.stack([speech] * 2), SR)
+    with pytest.raises(ConfigError):
+        stoi(speech, speech, 0)
+    with pytest.raises(EmptyAudioError):
+        pesq_wb(np.zeros(SR), np.zeros(SR), SR)
 
 
 # --------------------------------------------------------------------------- real_time_factor

@@ -60,3 +60,9 @@ class CheckpointError(VoclabError, ValueError):
 
 class TrainingError(VoclabError, RuntimeError):
     """Training cannot go on (a loss became NaN, the run folder holds another run)."""
+
+
+class MissingExtraError(VoclabError, ImportError):
+    """An optional package is not installed; the message names the pip extra that installs it
+    (e.g. ``pip install 'voclab[metrics]'`` for STOI and PESQ). An :class:`ImportError`, so code
+    that already guards an optional import catches it too."""

@@ -1,7 +1,9 @@
 """Distances between spectrograms and between waveforms, for listening tests that have numbers.
 
 Notebook: 01_phase_and_griffin_lim (spectral convergence, log-spectral distance);
-06 and 07 (log-mel L1, multi-resolution STFT distance); 08 (the shoot-out);
+06 and 07 (log-mel L1, multi-resolution STFT distance); 08 (the shoot-out: F0 and
+periodicity errors, the phase-aware harmonic IF error, real-time factor, and STOI and
+wide-band PESQ with the optional extra ``pip install 'voclab[metrics]'``);
 04_wavegan and 05 (NDB, a distance between two *sets* of clips); 05_gansynth (pitch accuracy).
 """
 
@@ -15,7 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import ConfigError, EmptyAudioError, NonFiniteAudioError, ShapeError
+from .errors import (
+    ConfigError,
+    EmptyAudioError,
+    MissingExtraError,
+    NonFiniteAudioError,
+    ShapeError,
+)
 from .spectral import MelConfig, as_tensor, mel_spectrogram, stft
 
 __all__ = [
@@ -32,6 +40,10 @@ __all__ = [
     "F0Result",
     "periodicity_error",
     "if_deviation",
+    "harmonic_if_error",
+    "stoi",
+    "pesq_wb",
+    "optional_measures",
     "real_time_factor",
     "RealTimeFactorResult",
 ]
@@ -127,6 +139,13 @@ def log_mel_l1(reference_audio, estimated_audio, cfg: MelConfig = MelConfig()):
     and compared with an L1 (mean absolute) distance. HiFi-GAN's official V1 reaches
     about 0.23 on LJ Speech validation after 1.2M steps (with its full-band loss mel).
 
+    It measures what Griffin-Lim optimises: on the six shipped speech clips (whole, at
+    22.05 kHz, ``MelConfig.preset("hifigan")``; made as :func:`harmonic_if_error`
+    describes) Griffin-Lim from the mel scores 0.091-0.147 (32 iterations) and the
+    pretrained universal V1, which listeners prefer, 0.237-0.282. The clips must line
+    up: Griffin-Lim's audio left half a hop early (it frames with ``center=True``, that
+    mel with ``center=False``) scores 0.237-0.317 instead.
+
     Notebook: 07_hifigan (also 01, 06 and 08).
 
     Parameters
@@ -157,6 +176,15 @@ def multi_resolution_stft_distance(
     For each resolution: spectral convergence plus the mean absolute difference of log
     magnitudes; the result is the average over resolutions. Several window lengths keep
     a waveform from matching at one time-frequency trade-off only.
+
+    The log term weighs every bin alike up to Nyquist, however quiet. Speech recorded at
+    16 kHz and resampled to 22.05 kHz has nothing above 8 kHz; the pretrained HiFi-GAN V1
+    puts a faint band there (52-73 dB below the clip's total energy, inaudible next to
+    it, but about 1000× the resampler's floor), and that band alone adds 1.75-2.07 to
+    its distance: on the six shipped speech clips (whole; made as
+    :func:`harmonic_if_error` describes) V1 scores 2.48-2.94 and Griffin-Lim (32
+    iterations) 0.86-1.10. Compared at 16 kHz (both resampled) they score 0.85-1.28 and
+    0.83-1.06: still Griffin-Lim first, as the magnitude it optimises is all this sees.
 
     Notebook: 08_shootout (also 06 and 07).
 
@@ -793,6 +821,17 @@ def f0_rmse(reference_audio, estimated_audio, sr: int, *, fmin: float = 50.0, fm
     Both clips must be at ``sr``; the longer is trimmed to the shorter, so they must start
     together (no alignment search). Lower is better for both numbers.
 
+    On the six shipped speech clips (whole, at 22.05 kHz, defaults; made as
+    :func:`harmonic_if_error` describes) it does not settle pretrained V1 against
+    Griffin-Lim (32 iterations): F0 RMSE 44-72 cents against 25-42 on the two ARCTIC
+    clips and goforward, 62-160 against 118-175 on the three LibriVox clips. These are
+    not pYIN octave errors (at most 2 frames of a clip are off by more than 600 cents):
+    V1's pitch strays on the LibriVox narrator's low, creaky voice (median error 50-95
+    cents on two clips, against Griffin-Lim's 20): its harmonics, 60-120 Hz apart (the f0 pYIN
+    reads), are about as far apart as the mel's triangles are wide (75 Hz below 1 kHz). The V/UV error ranks V1 first on four clips (0.069-0.248 against
+    0.155-0.500), equal on arctic_a0009 (0.037) and last on librivox_austen_0890 (0.323
+    against 0.175).
+
     Notebook: 08_shootout.
 
     Parameters
@@ -868,6 +907,11 @@ def periodicity_error(reference_audio, estimated_audio, sr: int, *, fmin: float 
     Both clips must be at ``sr``; the longer is trimmed to the shorter and both are framed
     alike. Lower is better: 0 when the tracks match, 1 when one clip is fully periodic
     wherever the other is fully aperiodic.
+
+    It agrees with the ears on vocoders: on the six shipped speech clips (whole, at
+    22.05 kHz, defaults; made as :func:`harmonic_if_error` describes) the pretrained V1
+    scores 0.045-0.126 and Griffin-Lim from the same mel 0.088-0.184 (32 iterations) —
+    V1 lower on every clip, by 0.035 or more.
 
     Notebook: 08_shootout.
 
@@ -946,13 +990,16 @@ def if_deviation(reference_audio, estimated_audio, sr: int, *, n_fft: int = 1024
     random phase 0.32 (``arctic_a0009`` and ``goforward``: 0.106 / 0.110 and 0.33 / 0.33;
     all measured with the defaults).
 
-    Not yet a measure that agrees with the ears on vocoders: the pretrained HiFi-GAN V1
-    (universal) scored *worse* than Griffin-Lim from the same mel on the first 2 s of four
-    shipped clips at 22.05 kHz (0.30–0.34 against 0.28–0.30, near random phase), though it
-    sounds far better. A wrapped difference per hop saturates for a frequency error of
-    ``sr / (2 · hop_length)`` (43 Hz here), so a vocoder's small pitch jitter on speech
-    scores like noise; a shorter hop, the IF in Hz weighted by magnitude, or the
-    reference's harmonic bins only are the next things to try.
+    It does not agree with the ears on vocoders, and notebook 08 keeps it as the measure
+    to see fail: the pretrained HiFi-GAN V1 (universal) scores *worse* than Griffin-Lim
+    from the same mel on all six shipped speech clips at 22.05 kHz (whole clips: 0.30–0.34
+    against 0.27–0.29 for 32 iterations lined up with the mel's frames; made as
+    :func:`harmonic_if_error` describes), though it sounds far better. Comparing the IFs
+    bin by bin compares pitch, and a wrapped difference per hop saturates for a frequency
+    error of ``sr / (2 · hop_length)`` (43 Hz here), so clean harmonics a few cents off the
+    original's score like noise (the harmonic tone of the examples 50 cents sharp: 0.53).
+    :func:`harmonic_if_error` asks instead how coherent each clip's harmonics are, and
+    ranks V1 first.
 
     Notebook: 08_shootout (05_gansynth introduces the instantaneous frequency).
 
@@ -1028,6 +1075,360 @@ def if_deviation(reference_audio, estimated_audio, sr: int, *, n_fft: int = 1024
                               "the IF of silence is undefined — compare clips with sound in them.")
     deviation = (difference.abs() * strong).sum(dim=(-2, -1)) / count
     return _out(deviation, to_numpy)
+
+
+def _peak_if_spread(spec: np.ndarray, hop_length: int, n_bins: int, top_db: float):
+    """Per frame: the magnitude-weighted sum of IF spreads across the spectral peaks, and the weights.
+
+    ``spec`` is one clip's STFT ``(bins, frames)``; frame ``t`` of the result pairs frames
+    ``t`` and ``t + 1`` of ``spec``. Notebook 08's exercise ``harmonic_if_error`` is these lines.
+    """
+    from .specgram import instantaneous_frequency
+
+    n_fft = 2 * (spec.shape[0] - 1)
+    bins = np.arange(spec.shape[0])[:, None]
+    # notebook 05: the phase step of each bin from one frame to the next, wrapped into [-π, π]
+    step = np.pi * instantaneous_frequency(np.angle(spec), time_axis=-1)[:, 1:]
+    # the phase vocoder: a bin's own centre frequency advances its phase by 2π·bin·hop/n_fft per hop;
+    # what is left over, wrapped, is how far (in bins) the sound in that bin lies from the centre
+    leftover = np.angle(np.exp(1j * (step - 2 * np.pi * bins * hop_length / n_fft)))
+    frequency = bins + leftover * n_fft / (2 * np.pi * hop_length)  # instantaneous frequency, in bins
+    magnitude = np.abs(spec[:, 1:])
+    centre = magnitude[1:n_bins]
+    peak = ((centre > magnitude[: n_bins - 1]) & (centre >= magnitude[2: n_bins + 1])
+            & (centre >= magnitude.max(axis=0) * 10 ** (-top_db / 20)))
+    # one sinusoid puts the same frequency into both neighbours of its peak; noise does not
+    spread = np.abs(frequency[2: n_bins + 1] - frequency[: n_bins - 1]) / 2
+    weight = centre * peak
+    return (weight * spread).sum(axis=0), weight.sum(axis=0)
+
+
+def harmonic_if_error(reference_audio, estimated_audio, sr: int, *, n_fft: int = 1024, hop_length: int = 64,
+                      fmax: float = 4000.0, top_db: float = 40.0) -> float:
+    """How much less (or more) coherent the estimate's harmonics are than the reference's, read from their phase.
+
+    A harmonic of a voiced sound is one sinusoid, and a sinusoid leaves a fingerprint in
+    the STFT's phase: every bin of its peak advances its phase at the *same* rate, the
+    sinusoid's frequency. That rate is the instantaneous frequency (IF) of GANSynth
+    (Engel et al., ICLR 2019; :func:`voclab.specgram.instantaneous_frequency`, notebook
+    05), measured here in bins with the phase-vocoder rule (Flanagan & Golden 1966): the
+    bin's own centre frequency plus its wrapped left-over phase step. At each spectral
+    peak the two neighbouring bins report the same IF when the peak is one sinusoid, and
+    IFs about two bins apart (each near its own centre) when the peak is noise or a
+    smear of incoherent phases — what Griffin-Lim (Griffin & Lim 1984) makes from a
+    mel's pseudo-inverse magnitude, whose harmonics are blurred above a few hundred Hz
+    (:func:`voclab.spectral.mel_to_linear`). So per clip:
+
+    ``spread = Σ |IF[p+1] − IF[p−1]| / 2 · |S[p]| / Σ |S[p]|``
+
+    over every peak ``p`` (a bin louder than both neighbours, within ``top_db`` of its
+    frame's loudest, below ``fmax``) of every frame the reference is voiced in (pYIN,
+    Mauch & Dixon 2014, 50-1000 Hz, 2048-sample frames, 512 hop, on the reference only),
+    and the error is ``|spread(estimate) − spread(reference)|``: 0 when the estimate's
+    partials are as coherent as the reference's. Like CARGAN's periodicity error
+    (:func:`periodicity_error`) it compares a property of each clip, not the two
+    waveforms, so it needs neither the absolute phase nor the exact pitch to match: a
+    negated or Hilbert-rotated clip scores ≈ 0, and so does a vocoder that makes clean
+    harmonics a few cents off the original's (which :func:`f0_rmse` reports): the tone of
+    the examples below played 50 cents sharp scores 0.0004, where :func:`if_deviation`
+    gives it 0.53, more than random phase. It is a
+    clip-level number, so a delay of a few milliseconds changes it little (the voiced
+    frames are the reference's, at pYIN's 23-32 ms hop). A clip *more* coherent than its
+    reference (a buzzy vocoder) scores above 0 as well. Lower is better. A steady
+    sinusoid has spread 0.01 and white noise 0.74 (1 s at 22.05 kHz, defaults).
+
+    Why not compare the two IFs bin by bin (:func:`if_deviation`; or, as tried, the IF
+    in Hz with a 32-sample hop at the bins of the reference's pYIN harmonics f0 · k below
+    4 kHz, weighted by magnitude)? Because that compares pitch: the pretrained HiFi-GAN
+    V1 makes clean harmonics whose pitch strays from the original's (median pYIN
+    difference 10-30 cents on four clips, 50-95 on the low, creaky voice of two LibriVox
+    clips), which at a high harmonic is as far off in Hz as Griffin-Lim's noise; the
+    first ranked V1 below Griffin-Lim on all six shipped speech clips, the second on four,
+    although listeners prefer V1.
+
+    Measured (defaults, whole clips: the six shipped speech clips at 22.05 kHz; the
+    universal V1 and fast Griffin-Lim, seed 0, from the pseudo-inverse of the same
+    ``MelConfig.preset("hifigan")`` mel, Griffin-Lim delayed by half a hop to line up
+    with that mel's frames): V1 0.005-0.074, Griffin-Lim 32 iterations 0.055-0.126 and
+    100 iterations 0.041-0.101 — V1 lowest on every clip, by 0.026 or more; the
+    original's own STFT magnitude (1024/256) with random phase 0.24-0.34; the original
+    negated ≤ 0.001, Hilbert-rotated ≤ 0.006, delayed by 128 samples ≤ 0.005. 0.27-0.29 s
+    per 2 s clip on one shared CPU core (pYIN takes most of it).
+
+    Notebook: 08_shootout (exercise ``harmonic_if_error``; 05_gansynth introduces the IF).
+
+    Parameters
+    ----------
+    reference_audio, estimated_audio : arrays or tensors [shape=(samples,)]
+        The original and the vocoded clip at ``sr``, starting together (the longer is
+        trimmed to the shorter).
+    sr : int
+        Sample rate in Hz (the defaults were chosen at 22050: a 46 ms window, a 2.9 ms hop).
+    n_fft, hop_length : int
+        STFT size and hop in samples. The IF is read unambiguously within
+        ``± sr / (2 · hop_length)`` of a bin's centre (±172 Hz with the defaults), so
+        keep the hop short.
+    fmax : float
+        Highest peak considered, in Hz (speech harmonics a listener follows lie below ≈ 4 kHz).
+    top_db : float
+        How far below its frame's loudest bin a peak may lie and still count.
+
+    Returns
+    -------
+    error : float
+        ``|spread(estimate) − spread(reference)|`` in bins; 0 to about 0.35 on speech. NaN when the
+        reference has no voiced frame or either clip has no peak in those frames (e.g. a
+        silent estimate).
+
+    Raises
+    ------
+    voclab.errors.ConfigError
+        A non-positive ``sr``, ``n_fft``, ``hop_length``, ``top_db``; ``fmax`` not
+        below ``sr / 2``; a hop longer than the window.
+    voclab.errors.ShapeError
+        Not 1-D; complex input; fewer than ``max(n_fft, 2048)`` samples after trimming.
+    voclab.errors.EmptyAudioError, voclab.errors.NonFiniteAudioError
+        No samples; NaN or Inf samples.
+
+    Examples
+    --------
+    A harmonic tone against itself, against the same tone with every harmonic turned by
+    90° (its Hilbert rotation), and against its own STFT magnitude with random phase:
+
+    >>> sr = 16000
+    >>> t = np.arange(sr // 2) / sr
+    >>> tone = sum(np.cos(2 * np.pi * 200 * k * t) / k for k in range(1, 8))
+    >>> rotated = sum(np.sin(2 * np.pi * 200 * k * t) / k for k in range(1, 8))
+    >>> harmonic_if_error(tone, tone, sr)
+    0.0
+    >>> harmonic_if_error(tone, rotated, sr) < 0.01
+    True
+    >>> from voclab.spectral import istft, stft
+    >>> S = stft(tone, n_fft=1024, hop_length=256)
+    >>> phase = np.random.default_rng(0).uniform(-np.pi, np.pi, S.shape)
+    >>> noisy = istft(np.abs(S) * np.exp(1j * phase), n_fft=1024, hop_length=256, length=t.size)
+    >>> round(harmonic_if_error(tone, noisy, sr), 2)
+    0.49
+    """
+    import librosa
+
+    what = "harmonic_if_error"
+    if int(sr) != sr or sr <= 0:
+        raise ConfigError(f"{what}: sr must be a positive number of Hz, got {sr!r}.")
+    for name, value in (("n_fft", n_fft), ("hop_length", hop_length)):
+        if int(value) != value or value < 1:
+            raise ConfigError(f"{what}: {name} must be a positive integer, got {value!r}.")
+    if hop_length > n_fft:
+        raise ConfigError(f"{what}: hop_length={hop_length} is longer than the window n_fft={n_fft}; the IF needs "
+                          "overlapping frames (the defaults: n_fft=1024, hop_length=64).")
+    if not 0 < fmax < sr / 2:
+        raise ConfigError(f"{what}: fmax must lie between 0 and sr / 2 = {sr / 2:g} Hz, got {fmax!r}.")
+    if not top_db > 0:
+        raise ConfigError(f"{what}: top_db must be a positive number of dB, got {top_db!r}.")
+    sr, n_fft, hop_length = int(sr), int(n_fft), int(hop_length)
+    pyin_frame, pyin_hop = 2048, 512
+    ref, est, _ = _waveform_pair(reference_audio, estimated_audio, what, max(n_fft, pyin_frame))
+    if ref.ndim != 1:
+        raise ShapeError(f"{what}: compares one clip with one clip, shape (samples,); got {tuple(ref.shape)}. "
+                         "Loop over a batch.")
+    ref = ref.detach().cpu().to(torch.float64).numpy()
+    est = est.detach().cpu().to(torch.float64).numpy()
+    _, voiced, _ = librosa.pyin(ref, fmin=50.0, fmax=1000.0, sr=sr, frame_length=pyin_frame, hop_length=pyin_hop)
+    n_bins = min(int(fmax * n_fft / sr), n_fft // 2 - 1)
+    spreads = []
+    for clip in (ref, est):
+        spread, weight = _peak_if_spread(stft(clip, n_fft=n_fft, hop_length=hop_length), hop_length, n_bins, top_db)
+        # IF frame t lies between STFT frames t and t + 1 (centred at t·hop): take pYIN's nearest frame
+        frames = np.minimum(np.round((np.arange(spread.size) + 0.5) * hop_length / pyin_hop).astype(int),
+                            voiced.size - 1)
+        in_voice = voiced[frames]
+        total = weight[in_voice].sum()
+        spreads.append(spread[in_voice].sum() / total if total > 0 else float("nan"))
+    return float(abs(spreads[1] - spreads[0]))
+
+
+# --------------------------------------------------------------------------- optional: STOI and wide-band PESQ
+
+#: The pip extra that installs the optional measures, and the module each needs.
+METRICS_EXTRA = "pip install 'voclab[metrics]'"
+_OPTIONAL_MODULES = {"stoi": "pystoi", "pesq_wb": "pesq"}
+
+
+def optional_measures() -> dict:
+    """Which optional measures can run here: ``{"stoi": bool, "pesq_wb": bool}``.
+
+    :func:`stoi` needs the PyPI package ``pystoi`` and :func:`pesq_wb` the package
+    ``pesq`` (built from source, so it needs a C compiler); ``pip install 'voclab[metrics]'``
+    installs both. Nothing else in voclab needs them: notebook 08 adds their columns only
+    when this says they are there. Finding them imports neither.
+
+    Notebook: 08_shootout.
+
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    installed : dict of str to bool
+        Measure name → whether the package it needs is installed.
+
+    Examples
+    --------
+    >>> sorted(optional_measures())
+    ['pesq_wb', 'stoi']
+    """
+    import importlib.util
+
+    return {name: importlib.util.find_spec(module) is not None for name, module in _OPTIONAL_MODULES.items()}
+
+
+def _optional(name: str):
+    """Import the module an optional measure needs, or say the one command that installs it."""
+    import importlib
+
+    module = _OPTIONAL_MODULES[name]
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingExtraError(f"{name} needs the package {module!r}, which is not installed: {METRICS_EXTRA} "
+                                "(STOI and wide-band PESQ; the other measures work without them).") from error
+
+
+def _resampled_pair(reference_audio, estimated_audio, sr, target_sr: int, what: str, min_seconds: float):
+    """Two 1-D clips trimmed to the shorter, checked, as float64 numpy at ``target_sr``."""
+    from .audio import resample
+
+    if int(sr) != sr or sr <= 0:
+        raise ConfigError(f"{what}: sr must be a positive number of Hz, got {sr!r}.")
+    ref, est, _ = _waveform_pair(reference_audio, estimated_audio, what, math.ceil(min_seconds * sr))
+    if ref.ndim != 1:
+        raise ShapeError(f"{what}: compares one clip with one clip, shape (samples,); got {tuple(ref.shape)}. "
+                         "Loop over a batch.")
+    pair = []
+    for t in (ref, est):
+        clip = t.detach().cpu().to(torch.float64).numpy()
+        pair.append(clip if int(sr) == target_sr else resample(clip, int(sr), target_sr).astype(np.float64))
+    return pair
+
+
+def stoi(reference_audio, estimated_audio, sr: int) -> float:
+    """Short-time objective intelligibility (STOI) of a vocoded clip against its original, 0 to 1.
+
+    STOI (Taal et al., IEEE TASLP 2011) predicts how intelligible degraded speech is:
+    both clips are resampled to 10 kHz, split into one-third-octave bands (150 Hz to
+    ≈ 4.3 kHz) of 384 ms segments, and the correlation of the two band envelopes is
+    averaged. It looks at envelopes only, so phase and fine pitch barely move it; it is a
+    floor check (is the speech still understandable?), not a quality score. Through the
+    ``pystoi`` package (MIT; ``pip install 'voclab[metrics]'``), which also drops the
+    frames where the reference is silent (more than 40 dB below its loudest).
+
+    Both clips must be speech at ``sr`` that start together (the longer is trimmed to
+    the shorter; STOI does not search for a delay). Higher is better: 1 for identical
+    clips. On the six shipped speech clips (whole, at 22.05 kHz; made as
+    :func:`harmonic_if_error` describes) the pretrained V1 scores 0.926-0.980 and
+    Griffin-Lim from the same mel 0.948-0.978 (32 iterations; Griffin-Lim higher on five
+    clips) — both near 1, as intelligibility is not what separates them; Griffin-Lim
+    left half a hop early scores 0.879-0.910.
+
+    Notebook: 08_shootout.
+
+    Parameters
+    ----------
+    reference_audio, estimated_audio : arrays or tensors [shape=(samples,)]
+        The original and the vocoded speech, at ``sr``; at least 0.4 s.
+    sr : int
+        Their sample rate in Hz (resampled to 10 kHz here, with :func:`voclab.audio.resample`).
+
+    Returns
+    -------
+    score : float
+        Between about 0 and 1; higher is better.
+
+    Raises
+    ------
+    voclab.errors.MissingExtraError
+        ``pystoi`` is not installed (the message says ``pip install 'voclab[metrics]'``).
+    voclab.errors.ConfigError
+        A non-positive ``sr``.
+    voclab.errors.ShapeError
+        Not 1-D; complex input; shorter than 0.4 s after trimming.
+    voclab.errors.EmptyAudioError, voclab.errors.NonFiniteAudioError
+        No samples; NaN or Inf samples.
+
+    Examples
+    --------
+    >>> from voclab.data import load_clip
+    >>> y, sr = load_clip("arctic_a0007")
+    >>> noise = 0.05 * np.random.default_rng(0).standard_normal(y.size)
+    >>> stoi(y, y, sr) > 0.999, 0.5 < stoi(y, y + noise, sr) < 0.99  # doctest: +SKIP
+    (True, True)
+    """
+    module = _optional("stoi")
+    ref, est = _resampled_pair(reference_audio, estimated_audio, sr, 10000, "stoi", 0.4)
+    return float(module.stoi(ref, est, 10000, extended=False))
+
+
+def pesq_wb(reference_audio, estimated_audio, sr: int) -> float:
+    """Wide-band PESQ (ITU-T P.862.2) of a vocoded clip against its original: MOS-LQO, about 1 to 4.6.
+
+    PESQ (Rix et al., ICASSP 2001) models a listener comparing a degraded phone call with
+    the original: both clips are level-aligned, time-aligned (it *does* search for
+    delays, also inside the clip), mapped to a loudness spectrum and the audible
+    differences summed; P.862.2 is its 50-7000 Hz wide-band version at 16 kHz, mapped to
+    a mean opinion score (MOS-LQO). It was designed for codecs and telephone networks,
+    not for vocoders, so read it beside the others. Through the ``pesq`` package (an
+    MIT-licensed wrapper that compiles the ITU-T reference C code when installed:
+    ``pip install 'voclab[metrics]'``).
+
+    Both clips must be speech at ``sr`` (resampled to 16 kHz here); the longer is trimmed
+    to the shorter. Higher is better: 4.64 for identical clips. On the six shipped speech
+    clips (whole, at 22.05 kHz; made as :func:`harmonic_if_error` describes) the
+    pretrained V1 scores 2.13-3.53 and Griffin-Lim from the same mel 2.56-3.23 (32
+    iterations): Griffin-Lim higher on five clips, so PESQ does not agree with the ears
+    here either.
+
+    Notebook: 08_shootout.
+
+    Parameters
+    ----------
+    reference_audio, estimated_audio : arrays or tensors [shape=(samples,)]
+        The original and the vocoded speech, at ``sr``; at least 0.25 s.
+    sr : int
+        Their sample rate in Hz (resampled to 16 kHz here, with :func:`voclab.audio.resample`).
+
+    Returns
+    -------
+    mos : float
+        MOS-LQO, from about 1 (bad) to 4.64 (identical); higher is better.
+
+    Raises
+    ------
+    voclab.errors.MissingExtraError
+        ``pesq`` is not installed (the message says ``pip install 'voclab[metrics]'``).
+    voclab.errors.ConfigError
+        A non-positive ``sr``.
+    voclab.errors.ShapeError
+        Not 1-D; complex input; shorter than 0.25 s after trimming.
+    voclab.errors.EmptyAudioError, voclab.errors.NonFiniteAudioError
+        No samples; NaN or Inf samples; PESQ finds no speech in the reference.
+
+    Examples
+    --------
+    >>> from voclab.data import load_clip
+    >>> y, sr = load_clip("arctic_a0007")
+    >>> round(pesq_wb(y, y, sr), 2)  # doctest: +SKIP
+    4.64
+    """
+    module = _optional("pesq_wb")
+    ref, est = _resampled_pair(reference_audio, estimated_audio, sr, 16000, "pesq_wb", 0.25)
+    if not np.any(ref):
+        raise EmptyAudioError("pesq_wb: the reference is silent; PESQ needs speech in it.")
+    try:
+        return float(module.pesq(16000, ref, est, "wb"))
+    except module.NoUtterancesError as error:
+        raise EmptyAudioError("pesq_wb: PESQ found no speech in the clips (silence or too quiet); "
+                              "compare clips with speech in them.") from error
 
 
 @dataclass(frozen=True, eq=False)
