@@ -62,11 +62,9 @@ Notebook: 05_gansynth.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -78,7 +76,7 @@ from .errors import (
     ShapeError,
     SpecgramMismatchError,
 )
-from .spectral import as_input_kind, as_tensor
+from .spectral import _Settings, as_input_kind, as_tensor
 
 __all__ = [
     "SpecgramConfig",
@@ -111,7 +109,7 @@ def _is_power_of_two(n: int) -> bool:
 
 
 @dataclass(frozen=True)
-class SpecgramConfig:
+class SpecgramConfig(_Settings):
     """Every setting that decides what a GANSynth spectrogram image looks like.
 
     The default is the official "H" representation (Engel et al. 2019; magenta's
@@ -153,6 +151,11 @@ class SpecgramConfig:
     mag_scale, mag_offset, if_scale, if_offset : float
         The normaliser: ``clip(scale · x + offset, -1, 1)`` per channel. Official values:
         0.0661371661726, 0.113718730221, 0.8, 0.0 (the same for linear and mel images).
+
+    Examples
+    --------
+    >>> SpecgramConfig.preset("H").diff(SpecgramConfig.preset("H-mel"))
+    {'mel_bins': (None, 1024)}
     """
 
     sample_rate: int = 16000
@@ -171,6 +174,12 @@ class SpecgramConfig:
     mag_offset: float = 0.113718730221
     if_scale: float = 0.8
     if_offset: float = 0.0
+
+    _config_key = "specgram"
+    _noun = "spectrogram"
+    _mismatch_error = SpecgramMismatchError
+    _mismatch_advice = ("A generator trained on one image of sound paints nonsense in another: recompute "
+                        "the image with the expected SpecgramConfig (voclab.specgram.to_specgram(y, cfg)).")
 
     def __post_init__(self):
         problems = []
@@ -243,83 +252,6 @@ class SpecgramConfig:
         if problems:
             raise ConfigError("Invalid SpecgramConfig: " + "; ".join(problems) + ".")
 
-    # -- construction and comparison
-
-    @classmethod
-    def preset(cls, name: str) -> SpecgramConfig:
-        """Return a named preset (``"H"``, ``"H-mel"``, ``"H-phase"``, ``"L"``, ``"course"``);
-        see :data:`SPECGRAM_PRESETS`."""
-        try:
-            return SPECGRAM_PRESETS[name]
-        except KeyError:
-            raise ConfigError(
-                f"No specgram preset {name!r}. Known presets: {', '.join(SPECGRAM_PRESETS)}."
-            ) from None
-
-    @classmethod
-    def from_dict(cls, values: dict) -> SpecgramConfig:
-        """Rebuild a config from :meth:`to_dict` output (e.g. stored in a checkpoint)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"Unknown SpecgramConfig field(s) {unknown}; known fields are {sorted(known)}."
-            )
-        return cls(**values)
-
-    @classmethod
-    def resolve(cls, value) -> SpecgramConfig:
-        """The SpecgramConfig a model config's field stands for: a preset name, a dict or a SpecgramConfig.
-
-        Raises
-        ------
-        voclab.errors.ConfigError
-            An unknown preset or field, or a value of another type.
-        """
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            return cls.preset(value)
-        if isinstance(value, dict):
-            return cls.from_dict(value)
-        raise ConfigError(f"specgram must be a preset name or a SpecgramConfig dict, got {value!r}.")
-
-    def to_dict(self) -> dict:
-        """The fields as a plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
-        return dataclasses.asdict(self)
-
-    def replace(self, **changes) -> SpecgramConfig:
-        """A copy with some fields changed, e.g. ``cfg.replace(ifreq=False)``."""
-        return dataclasses.replace(self, **changes)
-
-    def diff(self, other: SpecgramConfig) -> dict[str, tuple[Any, Any]]:
-        """The fields whose values differ, as ``{field: (self's value, other's value)}``.
-
-        Examples
-        --------
-        >>> SpecgramConfig.preset("H").diff(SpecgramConfig.preset("H-mel"))
-        {'mel_bins': (None, 1024)}
-        """
-        return {
-            f.name: (getattr(self, f.name), getattr(other, f.name))
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
-        }
-
-    def require_match(self, other: SpecgramConfig, *, what: str = "this spectrogram") -> None:
-        """Raise :class:`~voclab.errors.SpecgramMismatchError` naming the fields where ``other`` differs.
-
-        ``self`` is what is expected (e.g. the checkpoint's config), ``other`` what was given.
-        """
-        differences = self.diff(other)
-        if differences:
-            lines = ", ".join(f"{k}: expected {a!r}, got {b!r}" for k, (a, b) in differences.items())
-            raise SpecgramMismatchError(
-                f"{what} was made with other spectrogram settings ({lines}). A generator "
-                "trained on one image of sound paints nonsense in another: recompute the "
-                "image with the expected SpecgramConfig (voclab.specgram.to_specgram(y, cfg))."
-            )
-
     # -- derived sizes
 
     @property
@@ -354,6 +286,7 @@ SPECGRAM_PRESETS: dict[str, SpecgramConfig] = {
     # "H" in miniature (same frames, 31.25 Hz bins), a quarter of its pixels, for a CPU.
     "course": SpecgramConfig(n_fft=512, hop_length=128, audio_length=16000, frames=128, left_pad=768),
 }
+SpecgramConfig._presets = SPECGRAM_PRESETS  # the presets are SpecgramConfigs, so the table comes after the class
 
 
 # --------------------------------------------------------------------------- helpers

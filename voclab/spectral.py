@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -383,8 +383,126 @@ def polar(magnitude, phase):
 _LOG_KINDS = ("ln", "log10", "db_norm")
 
 
+class _Settings:
+    """Presets, dicts and named differences for a frozen dataclass of spectral settings.
+
+    :class:`MelConfig` and :class:`voclab.specgram.SpecgramConfig` are looked up, stored and
+    compared the same way; only the words of their messages, their preset table and their
+    mismatch error differ, so each sets these class attributes (plain assignments, not
+    annotations, so that they do not become dataclass fields):
+
+    * ``_config_key``: the key of a model config that holds the settings (``"mel"``);
+    * ``_noun``: what the settings make, as messages name it (``"mel"``, ``"spectrogram"``);
+    * ``_presets``: the preset table, attached after the table is built from the class;
+    * ``_mismatch_error``: the error :meth:`require_match` raises;
+    * ``_mismatch_advice``: the sentence that ends that error and says what to do.
+
+    Notebook: 01_phase_and_griffin_lim (mels); 05_gansynth (GANSynth images).
+    """
+
+    _config_key: ClassVar[str]
+    _noun: ClassVar[str]
+    _presets: ClassVar[dict[str, Any]]
+    _mismatch_error: ClassVar[type[MelMismatchError]]
+    _mismatch_advice: ClassVar[str]
+
+    # -- construction and comparison
+
+    @classmethod
+    def preset(cls, name: str):
+        """Return the named preset of the class's table (:data:`MEL_PRESETS`,
+        :data:`voclab.specgram.SPECGRAM_PRESETS`).
+
+        Raises
+        ------
+        voclab.errors.ConfigError
+            No preset of that name; the message lists the known ones.
+        """
+        try:
+            return cls._presets[name]
+        except KeyError:
+            raise ConfigError(
+                f"No {cls._config_key} preset {name!r}. Known presets: {', '.join(cls._presets)}."
+            ) from None
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        """Rebuild a config from :meth:`to_dict` output (e.g. stored in a checkpoint).
+
+        Raises
+        ------
+        voclab.errors.ConfigError
+            A key that is not a field; the message lists the fields.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown {cls.__name__} field(s) {unknown}; known fields are {sorted(known)}."
+            )
+        return cls(**values)
+
+    @classmethod
+    def resolve(cls, value):
+        """The config a model config's field (``mel``, ``specgram``) stands for: a preset name, a dict
+        or a config of this class.
+
+        Raises
+        ------
+        voclab.errors.ConfigError
+            An unknown preset or field, or a value of another type.
+        """
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls.preset(value)
+        if isinstance(value, dict):
+            return cls.from_dict(value)
+        raise ConfigError(
+            f"{cls._config_key} must be a preset name or a {cls.__name__} dict, got {value!r}."
+        )
+
+    def to_dict(self) -> dict:
+        """The fields as a plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes):
+        """A copy with some fields changed, e.g. ``cfg.replace(fmax=None)``; checked like a new config."""
+        return dataclasses.replace(self, **changes)
+
+    def diff(self, other) -> dict[str, tuple[Any, Any]]:
+        """The fields whose values differ, as ``{field: (self's value, other's value)}``, in field order."""
+        return {
+            f.name: (getattr(self, f.name), getattr(other, f.name))
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        }
+
+    def require_match(self, other, *, what: str | None = None) -> None:
+        """Raise the class's mismatch error naming the fields where ``other`` differs.
+
+        ``self`` is what is expected (e.g. the checkpoint's config), ``other`` what was given;
+        ``what`` names the thing that was made with ``other`` (default ``"this mel"`` or
+        ``"this spectrogram"``).
+
+        Raises
+        ------
+        voclab.errors.MelMismatchError
+            :class:`~voclab.errors.MelMismatchError` for a :class:`MelConfig`,
+            :class:`~voclab.errors.SpecgramMismatchError` (a kind of it) for a
+            :class:`~voclab.specgram.SpecgramConfig`.
+        """
+        differences = self.diff(other)
+        if differences:
+            lines = ", ".join(f"{k}: expected {a!r}, got {b!r}" for k, (a, b) in differences.items())
+            raise self._mismatch_error(
+                f"{what or 'this ' + self._noun} was made with other {self._noun} settings ({lines}). "
+                + self._mismatch_advice
+            )
+
+
 @dataclass(frozen=True)
-class MelConfig:
+class MelConfig(_Settings):
     """Every setting that decides what a mel spectrogram looks like.
 
     The default is the HiFi-GAN convention (Kong et al. 2020, jik876/hifi-gan), the mel
@@ -425,6 +543,11 @@ class MelConfig:
         Padding mode (``"reflect"`` or ``"constant"``).
     ref_level_db, min_level_db : float
         Only for ``log="db_norm"``.
+
+    Examples
+    --------
+    >>> MelConfig.preset("hifigan").diff(MelConfig.preset("melgan"))
+    {'fmax': (8000.0, 11025.0), 'log': ('ln', 'log10'), 'magnitude_eps': (1e-09, 0.0)}
     """
 
     sample_rate: int = 22050
@@ -443,6 +566,12 @@ class MelConfig:
     pad_mode: str = "reflect"
     ref_level_db: float = 20.0
     min_level_db: float = -100.0
+
+    _config_key = "mel"
+    _noun = "mel"
+    _mismatch_error = MelMismatchError
+    _mismatch_advice = ("A vocoder fed mismatched mels produces noise: recompute the mel with the "
+                        "expected MelConfig (voclab.spectral.mel_spectrogram(y, cfg)).")
 
     def __post_init__(self):
         problems = []
@@ -470,83 +599,6 @@ class MelConfig:
             problems.append("log_floor must be positive")
         if problems:
             raise ConfigError("Invalid MelConfig: " + "; ".join(problems) + ".")
-
-    # -- construction and comparison
-
-    @classmethod
-    def preset(cls, name: str) -> "MelConfig":
-        """Return a named preset (``"hifigan"``, ``"hifigan_loss"``, ``"melgan"``, ``"pwg"``,
-        ``"wavenet"``, ``"vocos"``); see :data:`MEL_PRESETS`."""
-        try:
-            return MEL_PRESETS[name]
-        except KeyError:
-            raise ConfigError(
-                f"No mel preset {name!r}. Known presets: {', '.join(MEL_PRESETS)}."
-            ) from None
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "MelConfig":
-        """Rebuild a config from :meth:`to_dict` output (e.g. stored in a checkpoint)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"Unknown MelConfig field(s) {unknown}; known fields are {sorted(known)}."
-            )
-        return cls(**values)
-
-    @classmethod
-    def resolve(cls, value) -> "MelConfig":
-        """The MelConfig a model config's ``mel`` field stands for: a preset name, a dict or a MelConfig.
-
-        Raises
-        ------
-        voclab.errors.ConfigError
-            An unknown preset or field, or a value of another type.
-        """
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            return cls.preset(value)
-        if isinstance(value, dict):
-            return cls.from_dict(value)
-        raise ConfigError(f"mel must be a preset name or a MelConfig dict, got {value!r}.")
-
-    def to_dict(self) -> dict:
-        """The fields as a plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
-        return dataclasses.asdict(self)
-
-    def replace(self, **changes) -> "MelConfig":
-        """A copy with some fields changed, e.g. ``cfg.replace(fmax=None)``."""
-        return dataclasses.replace(self, **changes)
-
-    def diff(self, other: "MelConfig") -> dict[str, tuple[Any, Any]]:
-        """The fields whose values differ, as ``{field: (self's value, other's value)}``.
-
-        Examples
-        --------
-        >>> MelConfig.preset("hifigan").diff(MelConfig.preset("melgan"))
-        {'fmax': (8000.0, 11025.0), 'log': ('ln', 'log10'), 'magnitude_eps': (1e-09, 0.0)}
-        """
-        return {
-            f.name: (getattr(self, f.name), getattr(other, f.name))
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
-        }
-
-    def require_match(self, other: "MelConfig", *, what: str = "this mel") -> None:
-        """Raise :class:`~voclab.errors.MelMismatchError` naming the fields where ``other`` differs.
-
-        ``self`` is what is expected (e.g. the checkpoint's config), ``other`` what was given.
-        """
-        differences = self.diff(other)
-        if differences:
-            lines = ", ".join(f"{k}: expected {a!r}, got {b!r}" for k, (a, b) in differences.items())
-            raise MelMismatchError(
-                f"{what} was made with other mel settings ({lines}). A vocoder fed "
-                "mismatched mels produces noise: recompute the mel with the expected "
-                "MelConfig (voclab.spectral.mel_spectrogram(y, cfg))."
-            )
 
     @property
     def top_frequency(self) -> float:
@@ -586,6 +638,7 @@ MEL_PRESETS: dict[str, MelConfig] = {
         log_floor=1e-7, magnitude_eps=0.0, center=True,
     ),
 }
+MelConfig._presets = MEL_PRESETS  # the presets are MelConfigs, so the table comes after the class
 
 
 @functools.lru_cache(maxsize=16)
