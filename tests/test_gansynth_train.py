@@ -10,26 +10,27 @@ A GANSynth of 8 channels on 64 × 64 pictures (8 kHz, 2048-sample notes, n_fft 1
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-import toy_vocoder
-from test_generate import REPO, subprocess_env, train_steps, voclab
-from toy_vocoder import make_clips
+from train_helpers import (
+    VOCLAB,
+    every_step_command,
+    kill_during_training,
+    run_voclab,
+    train_rows,
+    train_steps,
+    vocoder_run_fixture,  # noqa: F401 (the fixture vocoder_run)
+)
 
 from voclab import cli
 from voclab.checkpoint import list_checkpoints, load_checkpoint
 from voclab.config import load_config
 from voclab.datasets import LabelledNotes, note_pitches
 from voclab.errors import CheckpointError, ConfigError, DataError, MelMismatchError
-from voclab.models import MODELS, register_model
 from voclab.models import gansynth as GS
 from voclab.specgram import SpecgramConfig
 from voclab.train import train
@@ -66,10 +67,6 @@ def write_notes(folder: Path, *, labels: bool = True) -> Path:
     return folder
 
 
-def train_rows(run: Path) -> list[dict]:
-    return [row for row in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if row["type"] == "train"]
-
-
 def tiny_cfg(*more: str):
     values = [v for v in TINY if v != "--set"]
     return load_config("gansynth", "gansynth_small", [*values, *more])
@@ -81,24 +78,9 @@ def gansynth_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gansynth_cli")
     data = write_notes(root / "notes")
     run = root / "run"
-    command = ["train", "gansynth", "--config", "gansynth_small", *TINY, "--data", str(data), "--out", str(run),
-               "--ckpt-every", "1", "--keep-last", "1000", "--log-every", "1", "--val-every", "1000000",
-               "--no-tensorboard"]
-    process = subprocess.Popen([sys.executable, "-m", "voclab", *command, "--steps", "100000"], cwd=REPO,
-                               env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 180
-        while len(list_checkpoints(run / "checkpoints")) < 3:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "no checkpoint within 3 minutes"
-            time.sleep(0.05)
-        time.sleep(0.2)  # a few more steps, each writing a checkpoint: the kill lands during one
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
-    killed_at = list_checkpoints(run / "checkpoints")[-1][0]
-    resumed = voclab(*command, "--steps", str(killed_at + 6), "--resume")
+    command = every_step_command("gansynth", data, run, "--config", "gansynth_small", *TINY)
+    killed_at = kill_during_training([*VOCLAB, *command, "--steps", "100000"], run, checkpoints=3, settle_s=0.2)
+    resumed = run_voclab(*command, "--steps", str(killed_at + 6), "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     return {"root": root, "data": data, "run": run, "killed_at": killed_at, "resumed": resumed}
 
@@ -142,17 +124,6 @@ def test_generate_at_a_pitch_and_at_the_seeds_own_pitches(gansynth_run, tmp_path
     code = cli.main(["generate", str(run), "--pitch", "10", "-n", "2", "-o", str(tmp_path / "low")])
     err = capsys.readouterr().err
     assert code == 2 and "48-72" in err and "--pitch 10" in err and not list((tmp_path / "low").glob("*.wav"))
-
-
-@pytest.fixture
-def vocoder_run(tmp_path):
-    register_model("toy", toy_vocoder)
-    try:
-        make_clips(tmp_path / "speech", n=4)
-        train("toy", None, tmp_path / "speech", tmp_path / "toy_run", steps=1, tensorboard=False, progress=False)
-        yield tmp_path / "toy_run"
-    finally:
-        MODELS.pop("toy", None)
 
 
 def test_the_wrong_checkpoint_is_refused_with_the_command_to_use(gansynth_run, vocoder_run, tmp_path, capsys):

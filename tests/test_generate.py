@@ -8,49 +8,28 @@ each step to a fraction of a second on 2 CPU cores.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-import toy_vocoder
 import torch
 from test_wavegan import write_hits
-from toy_vocoder import make_clips
+from train_helpers import (
+    VOCLAB,
+    every_step_command,
+    kill_during_training,
+    run_voclab,
+    train_steps,
+    vocoder_run_fixture,  # noqa: F401 (the fixture vocoder_run)
+)
 
 from voclab import cli
-from voclab.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint
+from voclab.checkpoint import load_checkpoint, read_checkpoint
 from voclab.errors import CheckpointError, ConfigError
-from voclab.models import MODELS, register_model
-from voclab.train import train
 from voclab.vocode import SEEDS_FILE, generate, vocode
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = ["--set", "dim=2", "--set", "slice_len=2048", "--set", "batch_size=2", "--set", "n_critic=2",
         "--set", "preview_n=2", "--set", "ndb_samples=16", "--set", "ndb_bins=4"]
-
-
-def subprocess_env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["OMP_NUM_THREADS"] = "1"
-    env["VOCLAB_THREADS"] = "1"  # the killed, the resumed and the straight run add up their floats alike
-    return env
-
-
-def voclab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "voclab", *args], cwd=REPO, env=subprocess_env(),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def train_steps(run: Path) -> list[int]:
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    return [row["step"] for row in rows if row["type"] == "train"]
 
 
 @pytest.fixture(scope="module")
@@ -59,26 +38,11 @@ def wavegan_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("wavegan_cli")
     data = write_hits(root / "hits")
     run = root / "run"
-    command = ["train", "wavegan", "--config", "wavegan_small", *TINY, "--data", str(data), "--out", str(run),
-               "--ckpt-every", "1", "--keep-last", "1000", "--log-every", "1", "--val-every", "1000000",
-               "--no-tensorboard"]
-    process = subprocess.Popen([sys.executable, "-m", "voclab", *command, "--steps", "100000"], cwd=REPO,
-                               env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 180
-        while len(list_checkpoints(run / "checkpoints")) < 2:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "no checkpoint within 3 minutes"
-            time.sleep(0.05)
-        time.sleep(0.3)  # a few more steps, each writing a checkpoint: the kill lands during one
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
-    killed_at = list_checkpoints(run / "checkpoints")[-1][0]
-    resumed = voclab(*command, "--steps", str(killed_at + 2), "--resume")
+    command = every_step_command("wavegan", data, run, "--config", "wavegan_small", *TINY)
+    killed_at = kill_during_training([*VOCLAB, *command, "--steps", "100000"], run, checkpoints=2, settle_s=0.3)
+    resumed = run_voclab(*command, "--steps", str(killed_at + 2), "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    straight = voclab(*[a if a != str(run) else str(root / "straight") for a in command],
+    straight = run_voclab(*[a if a != str(run) else str(root / "straight") for a in command],
                       "--steps", str(killed_at + 2))
     assert straight.returncode == 0, straight.stderr[-3000:]
     return {"root": root, "data": data, "run": run, "straight": root / "straight", "killed_at": killed_at,
@@ -104,7 +68,7 @@ def test_kill_minus_9_then_resume_continues_exactly(wavegan_run):
 
 def test_generate_writes_n_clips_of_the_checkpoints_rate_and_length(wavegan_run, tmp_path):
     out = tmp_path / "made"
-    result = voclab("generate", str(wavegan_run["run"]), "-n", "5", "-o", str(out), "--seed", "7")
+    result = run_voclab("generate", str(wavegan_run["run"]), "-n", "5", "-o", str(out), "--seed", "7")
     assert result.returncode == 0, result.stderr
     wavs = sorted(out.glob("*.wav"))
     assert [p.name for p in wavs] == [f"wavegan_{s:08d}.wav" for s in range(7, 12)]
@@ -129,17 +93,6 @@ def test_generate_without_a_seed_records_the_one_it_drew(wavegan_run, tmp_path):
     first = seeds["clips"][0]["seed"]
     assert [c["seed"] for c in seeds["clips"]] == [first, first + 1]
     assert (tmp_path / "out" / seeds["clips"][1]["file"]).is_file()
-
-
-@pytest.fixture
-def vocoder_run(tmp_path):
-    register_model("toy", toy_vocoder)
-    try:
-        make_clips(tmp_path / "speech", n=4)
-        train("toy", None, tmp_path / "speech", tmp_path / "toy_run", steps=1, tensorboard=False, progress=False)
-        yield tmp_path / "toy_run"
-    finally:
-        MODELS.pop("toy", None)
 
 
 def test_the_wrong_checkpoint_names_the_command_to_use(wavegan_run, vocoder_run, tmp_path, capsys):
