@@ -21,8 +21,19 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-import toy_vocoder
 from toy_vocoder import make_clips
+from train_helpers import (
+    QUIET,
+    REPO,
+    TOY_VOCLAB,
+    data_fixture,  # noqa: F401 (the fixture data)
+    every_step_command,
+    kill_during_training,
+    run_voclab,
+    subprocess_env,
+    toy_fixture,  # noqa: F401 (the fixture toy)
+    train_rows,
+)
 
 import voclab
 from voclab import cli
@@ -45,42 +56,12 @@ from voclab.errors import (
     TrainingError,
     VoclabError,
 )
-from voclab.models import MODELS, get_model, register_model
+from voclab.models import get_model, register_model
 from voclab.spectral import MelConfig, mel_spectrogram
 from voclab.config import load_config
 from voclab.train import train
 
-REPO = Path(__file__).resolve().parents[1]
 SR = 22050
-#: ``voclab`` in a subprocess with the toy model registered (a model name is never imported)
-TOY_VOCLAB = [sys.executable, "-c", ("import sys, voclab.cli, voclab.models, tests.toy_vocoder as toy; "
-                                     "voclab.models.register_model('toy', toy); sys.exit(voclab.cli.main(sys.argv[1:]))")]
-QUIET = {"tensorboard": False, "progress": False}
-
-
-@pytest.fixture
-def toy():
-    register_model("toy", toy_vocoder)
-    yield "toy"
-    MODELS.pop("toy", None)
-
-
-@pytest.fixture
-def data(tmp_path):
-    make_clips(tmp_path / "data")
-    return tmp_path / "data"
-
-
-def train_rows(run: Path, kind: str = "train") -> list[dict]:
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    return [row for row in rows if row["type"] == kind]
-
-
-def subprocess_env(threads: int = 1) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["OMP_NUM_THREADS"] = str(threads)
-    return env
 
 
 # --------------------------------------------------------------------------- configs
@@ -501,13 +482,12 @@ def test_official_pair_and_gta_mels_fine_tune_through_the_cli(data, tmp_path):
                                                        folder=tmp_path / "official")
     write_gta_mels(sorted(data.glob("*.wav")), tmp_path / "gta", cfg.mel_config)
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "voclab", "train", "hifigan", "--config", "hifigan_v1", "--data", str(data),
+    command = ["train", "hifigan", "--config", "hifigan_v1", "--data", str(data),
                "--out", str(run), "--init-official", str(g_path), str(do_path), "--mels", str(tmp_path / "gta"),
                "--steps", "1622", "--val-every", "2", "--log-every", "1", "--no-tensorboard"]
     for item in tiny:
         command += ["--set", item]
-    result = subprocess.run(command, cwd=REPO, env=subprocess_env(threads=2), capture_output=True, text=True,
-                            timeout=300)
+    result = run_voclab(*command, threads=2)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = train_rows(run)
     assert [r["step"] for r in rows] == [1621, 1622]  # on from the official step (do_ 'steps' 1619, + 1)
@@ -519,9 +499,8 @@ def test_official_pair_and_gta_mels_fine_tune_through_the_cli(data, tmp_path):
     assert state["step"] == 1622 and state["train"]["normalize"] is False  # the recordings as the TTS model saw them
     # a mismatched mel folder is refused before a step is spent, naming the file and the frame counts
     np.save(tmp_path / "gta" / "clip0.npy", np.zeros((80, 3), np.float32))
-    refused = subprocess.run(command[:command.index("--out") + 1] + [str(tmp_path / "run2")]
-                             + command[command.index("--out") + 2:], cwd=REPO, env=subprocess_env(threads=2),
-                             capture_output=True, text=True, timeout=300)
+    refused = run_voclab(*command[:command.index("--out") + 1], str(tmp_path / "run2"),
+                     *command[command.index("--out") + 2:], threads=2)
     assert refused.returncode == 2
     assert "clip0.npy has 3 frames but clip0.wav" in refused.stderr and "Traceback" not in refused.stderr
     shutil.rmtree(run)  # its checkpoint holds full-size MSD discriminators
@@ -573,35 +552,19 @@ def test_damaged_and_foreign_checkpoints_are_refused(tmp_path):
 
 def test_kill_minus_9_leaves_a_loadable_checkpoint_and_resume_continues(data, tmp_path):
     run = tmp_path / "run"
-    command = TOY_VOCLAB + ["train", "toy", "--data", str(data), "--out", str(run),
-               "--ckpt-every", "1", "--keep-last", "2", "--log-every", "1", "--val-every", "1000000",
-               "--no-tensorboard"]
-    process = subprocess.Popen(command + ["--steps", "100000"], cwd=REPO, env=subprocess_env(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not list_checkpoints(run / "checkpoints"):
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "no checkpoint within 2 minutes"
-            time.sleep(0.05)
-        time.sleep(0.7)  # a few more steps, each writing a checkpoint: the kill lands during one
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    command = every_step_command("toy", data, run, keep_last=2)
+    last_step = kill_during_training([*TOY_VOCLAB, *command, "--steps", "100000"], run, checkpoints=1,
+                                     settle_s=0.7, limit_s=120)
     found = list_checkpoints(run / "checkpoints")
-    assert found, "the checkpoint seen before the kill is gone"
     for step, path in found:
         state = torch.load(path, weights_only=True)
         assert state["format"] == FORMAT and state["step"] == step
     latest = resolve_checkpoint(run)
     assert latest == found[-1][1] and not latest.name.startswith(".")
-    last_step = found[-1][0]
     # whatever temporary file the kill left is never taken for a checkpoint, and resume cleans it
     (run / "checkpoints" / f".step_{last_step + 1:08d}.pt.killed.tmp").write_bytes(b"half a file")
     assert resolve_checkpoint(run) == latest
-    resumed = subprocess.run(command + ["--steps", str(last_step + 2), "--resume"], cwd=REPO,
-                             env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    resumed = run_voclab(*command, "--steps", str(last_step + 2), "--resume", launcher=TOY_VOCLAB, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     steps = [r["step"] for r in train_rows(run)]
     assert steps == list(range(1, last_step + 3)), "the log continues at the checkpoint's step + 1"
@@ -704,13 +667,12 @@ def test_tiny_hifigan_trains_three_steps_through_the_cli(data, tmp_path):
     # a small generator (the discriminators keep the paper's size: they dominate the time)
     tiny = ["upsample_initial_channel=16", "segment_size=2048", "batch_size=2",
             "resblock_kernel_sizes=[3]", "resblock_dilation_sizes=[[1,3,5]]"]
-    command = [sys.executable, "-m", "voclab", "train", "hifigan", "--config", "hifigan_v1",
+    command = ["train", "hifigan", "--config", "hifigan_v1",
                "--data", str(data), "--out", str(run), "--steps", "3", "--val-every", "3",
                "--log-every", "1", "--no-tensorboard"]
     for item in tiny:
         command += ["--set", item]
-    result = subprocess.run(command, cwd=REPO, env=subprocess_env(threads=2), capture_output=True, text=True,
-                            timeout=300)
+    result = run_voclab(*command, threads=2)
     assert result.returncode == 0, result.stderr[-2000:]
     assert [r["step"] for r in train_rows(run)] == [1, 2, 3]
     ckpt = load_checkpoint(run)

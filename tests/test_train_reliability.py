@@ -22,7 +22,15 @@ import pytest
 import soundfile as sf
 import torch
 import toy_vocoder
-from toy_vocoder import make_clips
+from train_helpers import (
+    QUIET,
+    REPO,
+    TOY_VOCLAB,
+    data_fixture,  # noqa: F401 (the fixture data)
+    subprocess_env,
+    toy_fixture,  # noqa: F401 (the fixture toy)
+    train_rows,
+)
 
 from voclab import cli
 from voclab.checkpoint import FORMAT, load_checkpoint, read_checkpoint
@@ -31,38 +39,6 @@ from voclab.errors import CheckpointError, ConfigError, TrainingError
 from voclab.models import MODELS, register_model
 from voclab.spectral import MelConfig
 from voclab.train import train
-
-REPO = Path(__file__).resolve().parents[1]
-QUIET = {"tensorboard": False, "progress": False}
-#: ``voclab`` in a subprocess, with the toy model registered the way a user registers their own
-TOY_VOCLAB = [sys.executable, "-c", ("import sys, toy_vocoder, voclab.models, voclab.cli; "
-                                     "voclab.models.register_model('toy', toy_vocoder); "
-                                     "sys.exit(voclab.cli.main(sys.argv[1:]))")]
-
-
-@pytest.fixture
-def toy():
-    register_model("toy", toy_vocoder)
-    yield "toy"
-    MODELS.pop("toy", None)
-
-
-@pytest.fixture
-def data(tmp_path):
-    make_clips(tmp_path / "data")
-    return tmp_path / "data"
-
-
-def subprocess_env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), str(REPO / "tests"), env.get("PYTHONPATH")]))
-    env["OMP_NUM_THREADS"] = "1"
-    return env
-
-
-def train_rows(run: Path) -> list[dict]:
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    return [row for row in rows if row["type"] == "train"]
 
 
 # --------------------------------------------------------------------------- 1. --resume before the first checkpoint
