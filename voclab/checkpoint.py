@@ -1119,3 +1119,85 @@ def import_official(source: str | Path, destination: str | Path, *, config: str 
     if destination.is_dir():
         raise ConfigError(f"{destination} is a folder: pass the new file's name, e.g. {destination / 'imported.pt'}.")
     return save_atomic(read_official(source, config=config), destination)
+
+
+# --------------------------------------------------------------------------- a notebook's generator
+
+
+def save_generator(generator: torch.nn.Module, model: str, cfg: Any, path: str | Path, *, step: int,
+                   example_mel=None, note: str = "") -> Path:
+    """Save a generator trained in a notebook as a generator-only voclab checkpoint.
+
+    Notebooks 06 and 07 train their generators in a plain loop, from the learner's own
+    classes; saved this way (in ``runs/NAME/checkpoints/best.pt``) they join the shoot-out of
+    notebook 08 (:func:`voclab.shootout.find_runs`) and ``voclab vocode`` like any run of
+    ``voclab train``. The weights go into voclab's generator of ``cfg`` — by name when the
+    learner's modules have voclab's names, else layer by layer in the order ``forward`` uses
+    them (:func:`voclab.checks.load_weights_by_use`, on ``example_mel``) — and the two must
+    then give the same audio from ``example_mel``, so a file that would vocode differently is
+    never written. Written atomically, in the format :func:`slim_checkpoint` writes.
+
+    Notebook: 06_melgan, 07_hifigan (read back in 08_shootout).
+
+    Parameters
+    ----------
+    generator : torch.nn.Module
+        The trained generator (weight norm kept or folded, as voclab's of ``cfg``).
+    model : str
+        ``"hifigan"``, ``"melgan"`` or ``"wavenet"``.
+    cfg : the model's Config
+        The architecture and the mel settings the generator was trained with.
+    path : str or Path
+        The file to write (its folders are made).
+    step : int
+        Optimizer steps behind it: the shoot-out labels it with them.
+    example_mel : array_like [shape=(1, n_mels, frames)], optional
+        A log mel to check the copy on (and to pair layers by use). Without it the learner's
+        state-dict keys must be voclab's.
+    note : str
+        Where it comes from, kept in the file.
+
+    Returns
+    -------
+    path : Path
+
+    Raises
+    ------
+    voclab.errors.CheckpointError
+        The generator does not fit voclab's of ``cfg`` (another architecture, other sizes), or
+        the copy vocodes ``example_mel`` differently.
+
+    Examples
+    --------
+    >>> save_generator(G_small, "hifigan", SMALL, "runs/nb07/checkpoints/best.pt", step=1000,
+    ...                example_mel=val_mel)                        # doctest: +SKIP
+    """
+    from . import __version__
+    from .checks import load_weights_by_use
+
+    module = resolve_model(model)
+    cfg = build_config(module, model, cfg.to_dict()) if dataclasses.is_dataclass(cfg) else cfg
+    build_generator = getattr(module, "build_generator", None)
+    voclab_generator = build_generator(cfg) if build_generator else module.build(cfg)["generator"]
+    generator = generator.cpu().eval()
+    try:
+        voclab_generator.load_state_dict(generator.state_dict())
+    except RuntimeError:
+        if example_mel is None:
+            raise CheckpointError(f"save_generator: the generator's weights do not have the names of voclab's "
+                                  f"{model} generator; pass example_mel= so they can be paired by use.") from None
+        load_weights_by_use(voclab_generator, generator, torch.as_tensor(example_mel).float())
+    if example_mel is not None:
+        mel = torch.as_tensor(example_mel).float()
+        with torch.no_grad():
+            mine, copy = generator(mel), voclab_generator.eval()(mel)
+        if mine.shape != copy.shape or not torch.allclose(mine, copy, atol=1e-4):
+            raise CheckpointError(f"save_generator: voclab's {model} generator of this config does not vocode like "
+                                  "the one given (another architecture or size?); check cfg.")
+    state = {"format": FORMAT, "voclab_version": __version__, "model": model, "config": cfg.to_dict(),
+             "mel": cfg.mel_config.to_dict(), "step": int(step), "epoch": 0, "best_val": None,
+             "modules": {"generator": voclab_generator.state_dict()},
+             "slim": {"from": "a notebook", "weights": "generator"}, "note": note}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_atomic(state, path)
