@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voclab.checks import check_exercise, get_exercise
-from voclab.checks import nb08
+from voclab.checks import check_exercise, get_exercise, nb08
 
 NAMES = ["f0_rmse_from_tracks", "peak_if_spread", "times_real_time", "aggregate_scores"]
 

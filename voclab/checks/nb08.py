@@ -103,15 +103,15 @@ register(Exercise(
          "over every frame; return (rmse, vuv) as floats.",
     compare=dict(rtol=1e-6, atol=1e-6),
     mistakes=[
-        (_f0_hz, "that is the error in Hz; measure it in cents, 1200·log2(f0_est / f0_ref), so that a "
-                 "semitone is 100 cents for a bass and a soprano alike"),
-        (_f0_mean_abs, "that is the mean absolute error; the RMS (sqrt of the mean of the squares) is asked, "
-                       "which weighs the large errors — the octave jumps — more"),
-        (_f0_reference_voiced, "you compared every frame the reference calls voiced: where the estimate is "
-                               "unvoiced its f0 is NaN. Use the frames voiced in both (voiced_ref & voiced_est); "
-                               "the V/UV error counts the others"),
-        (_f0_vuv_over_voiced, "the V/UV error is the share of *all* frames whose decisions differ, "
-                              "mean(voiced_ref != voiced_est), not of the voiced ones only"),
+        (_f0_hz, ("that is the error in Hz; measure it in cents, 1200·log2(f0_est / f0_ref), so that a "
+                  "semitone is 100 cents for a bass and a soprano alike")),
+        (_f0_mean_abs, ("that is the mean absolute error; the RMS (sqrt of the mean of the squares) is asked, "
+                        "which weighs the large errors — the octave jumps — more")),
+        (_f0_reference_voiced, ("you compared every frame the reference calls voiced: where the estimate is "
+                                "unvoiced its f0 is NaN. Use the frames voiced in both (voiced_ref & voiced_est); "
+                                "the V/UV error counts the others")),
+        (_f0_vuv_over_voiced, ("the V/UV error is the share of *all* frames whose decisions differ, "
+                               "mean(voiced_ref != voiced_est), not of the voiced ones only")),
     ],
 ))
 
@@ -233,16 +233,16 @@ register(Exercise(
          "output.shape[-1] / sr; return audio seconds / the median time.",
     compare=dict(rtol=1e-6, atol=1e-9),
     mistakes=[
-        (_no_warmup, "the first call is in your timing: it pays for lazy set-up (allocations, caches, "
-                     "kernel selection) once. Call fn `warmup` times before you start the clock"),
-        (_one_run, "you timed one call, the very first: it includes the set-up, and one run says nothing of the "
-                   "spread. Warm up, then take the median of `repeats` timed calls"),
-        (_mean_time, "you took the mean of the timed calls; one call slowed by the rest of the machine moves "
-                     "the mean — take the median (statistics.median)"),
-        (_samples, "you divided samples by seconds: the answer is audio *seconds* per second, so divide the "
-                   "output's length by sr first"),
-        (_threads_kept, "the threads stay changed after your function returns: remember "
-                        "torch.get_num_threads() before, and set it back in a `finally:`"),
+        (_no_warmup, ("the first call is in your timing: it pays for lazy set-up (allocations, caches, "
+                      "kernel selection) once. Call fn `warmup` times before you start the clock")),
+        (_one_run, ("you timed one call, the very first: it includes the set-up, and one run says nothing of the "
+                    "spread. Warm up, then take the median of `repeats` timed calls")),
+        (_mean_time, ("you took the mean of the timed calls; one call slowed by the rest of the machine moves "
+                      "the mean — take the median (statistics.median)")),
+        (_samples, ("you divided samples by seconds: the answer is audio *seconds* per second, so divide the "
+                    "output's length by sr first")),
+        (_threads_kept, ("the threads stay changed after your function returns: remember "
+                         "torch.get_num_threads() before, and set it back in a `finally:`")),
     ],
 ))
 
@@ -318,14 +318,14 @@ register(Exercise(
          "then per system mean, ci95 = t.ppf(0.975, n − 1) · std(ddof=1) / sqrt(n) (NaN for n = 1) and n.",
     compare=dict(rtol=1e-6, atol=1e-9),
     mistakes=[
-        (_aggregate_variant(screen=False), "no rater was excluded: post-screen first — a rater who scores the "
-                                           "hidden reference below 90 in more than 15 % of their trials is dropped"),
-        (_aggregate_variant(ddof=0), "np.std's default divides by n; the sample standard deviation divides by "
-                                     "n − 1: np.std(scores, ddof=1)"),
-        (_aggregate_variant(z=1.959963984540054), "1.96 is the normal distribution's quantile; with a handful of "
-                                                  "scores use Student's t: scipy.stats.t.ppf(0.975, n − 1)"),
-        (_aggregate_variant(error=False), "that is the spread of the scores, not of their mean: divide the standard "
-                                          "deviation by sqrt(n) (the standard error) before the t quantile"),
+        (_aggregate_variant(screen=False), ("no rater was excluded: post-screen first — a rater who scores the "
+                                            "hidden reference below 90 in more than 15 % of their trials is dropped")),
+        (_aggregate_variant(ddof=0), ("np.std's default divides by n; the sample standard deviation divides by "
+                                      "n − 1: np.std(scores, ddof=1)")),
+        (_aggregate_variant(z=1.959963984540054), ("1.96 is the normal distribution's quantile; with a handful of "
+                                                   "scores use Student's t: scipy.stats.t.ppf(0.975, n − 1)")),
+        (_aggregate_variant(error=False), ("that is the spread of the scores, not of their mean: divide the standard "
+                                           "deviation by sqrt(n) (the standard error) before the t quantile")),
     ],
 ))
 
@@ -392,15 +392,15 @@ register(Exercise(
          "spread = |IF[p+1] − IF[p−1]| / 2; return (Σ |S[p]|·spread, Σ |S[p]|) per frame.",
     compare=dict(rtol=1e-6, atol=1e-8),
     mistakes=[
-        (_spread_variant(wrap=False), "the left-over phase step must be wrapped again into [−π, π] after "
-                                      "subtracting the bin's own advance, or the IF lands bins away"),
-        (_spread_variant(half=False), "the spread is half the distance between the neighbours' IFs: "
-                                      "|IF[p+1] − IF[p−1]| / 2"),
-        (_spread_variant(floor=False), "keep only peaks within top_db of the frame's loudest bin: "
-                                       "|S[p]| >= max(|S|) · 10**(−top_db / 20)"),
-        (_spread_variant(weighted=False), "weigh each peak by its magnitude |S[p]| (a loud partial counts more "
-                                          "than a faint one), in the sum and in the total weight"),
-        (_spread_variant(later=False), "the IF of frame t is the step from frame t to t + 1, so take the "
-                                       "magnitude of the later frame: |spec[:, 1:]|"),
+        (_spread_variant(wrap=False), ("the left-over phase step must be wrapped again into [−π, π] after "
+                                       "subtracting the bin's own advance, or the IF lands bins away")),
+        (_spread_variant(half=False), ("the spread is half the distance between the neighbours' IFs: "
+                                       "|IF[p+1] − IF[p−1]| / 2")),
+        (_spread_variant(floor=False), ("keep only peaks within top_db of the frame's loudest bin: "
+                                        "|S[p]| >= max(|S|) · 10**(−top_db / 20)")),
+        (_spread_variant(weighted=False), ("weigh each peak by its magnitude |S[p]| (a loud partial counts more "
+                                           "than a faint one), in the sum and in the total weight")),
+        (_spread_variant(later=False), ("the IF of frame t is the step from frame t to t + 1, so take the "
+                                        "magnitude of the later frame: |spec[:, 1:]|")),
     ],
 ))
