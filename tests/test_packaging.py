@@ -147,7 +147,7 @@ def test_cli_without_a_command_fails_cleanly(capsys):
 # --------------------------------------------------------------------------- docstrings
 
 
-MODULES = ["audio", "spectral", "phase", "metrics", "display", "specgram"]
+MODULES = ["audio", "spectral", "phase", "metrics", "display", "specgram", "shootout", "listening"]
 
 #: Documentation gaps found when these tests were written (see the xfail reasons).
 KNOWN_GAPS: dict[str, str] = {}
