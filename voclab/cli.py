@@ -20,6 +20,12 @@
 ``voclab import FILE -o OUT.pt [--config CONFIG_JSON]``
     Convert an official HiFi-GAN ``g_XXXXXXXX`` (with its ``config.json``) or MelGAN ``netG.pt``
     into a voclab checkpoint (``voclab vocode`` also reads them directly).
+``voclab course [DIR] [--no-launch] [--allow-root]``
+    Copy the learner notebooks into a folder of your own (default ``./voclab-course``) and start
+    JupyterLab there; a notebook changed by an update goes beside yours as ``NN_name.new.ipynb``.
+``voclab workshop -o DIR [--notebooks DIR] [--force]``
+    Write the 90-minute workshop: the trimmed learner notebooks of its path, in order, and a
+    ``README.md`` with the plan (sections, exercises live or later, tier, minutes).
 
 Every mistake voclab detects is printed as one line ``voclab: ...`` with exit code 2.
 """
@@ -110,7 +116,7 @@ def doctor(_args=None) -> int:
         for problem in problems:
             print(f"  * {problem}")
         return 1
-    print("\nAll good: `jupyter lab notebooks/` to start the course.")
+    print("\nAll good: `voclab course` to start the course (in ./voclab-course, your own copy of the notebooks).")
     return 0
 
 
@@ -242,6 +248,30 @@ def prepare_command(args) -> int:
     return 0
 
 
+def course_command(args) -> int:
+    """``voclab course``: copy the learner notebooks into the learner's folder, then start JupyterLab there."""
+    from .course import copy_course, launch_jupyterlab
+
+    result = copy_course(args.dir)
+    for line in result.lines():
+        print(line)
+    if args.no_launch:
+        return 0
+    print(f"starting JupyterLab in {result.folder} (Ctrl+C to stop it)")
+    return launch_jupyterlab(result.folder, allow_root=args.allow_root)
+
+
+def workshop_command(args) -> int:
+    """``voclab workshop -o DIR``: the trimmed notebooks of the 90-minute path and its plan."""
+    from .workshop import WORKSHOP_TIER, write_workshop
+
+    written = write_workshop(args.out, args.notebooks, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"start it with: VOCLAB_TIER={WORKSHOP_TIER} jupyter lab {args.out}   (the plan: {written[-1].name})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voclab", description="The voclab neural-vocoder course.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -368,6 +398,28 @@ def build_parser() -> argparse.ArgumentParser:
                          "MIDI 24-84), split by instrument")
     pr.add_argument("--force", action="store_true", help="replace an earlier voclab prepare output in OUT")
     pr.set_defaults(run=prepare_command)
+
+    co = commands.add_parser("course", help="copy the learner notebooks into a folder of your own and start "
+                                            "JupyterLab there",
+                             description="Work in your own copy, not in the checkout's notebooks/ (tracked files: "
+                                         "autosave would write into the clone and git pull would conflict). "
+                                         "Run it again after an update: your notebooks are never overwritten; a "
+                                         "changed one goes beside yours as NN_name.new.ipynb.")
+    co.add_argument("dir", metavar="DIR", nargs="?", default="voclab-course",
+                    help="your course folder (default: ./voclab-course)")
+    co.add_argument("--no-launch", action="store_true", help="only copy; do not start JupyterLab")
+    co.add_argument("--allow-root", action="store_true",
+                    help="pass --allow-root to JupyterLab (it refuses to start as root without it)")
+    co.set_defaults(run=course_command)
+    ws = commands.add_parser("workshop", help="write the 90-minute workshop: trimmed notebooks and the plan",
+                             description="Write the learner notebooks of the 90-minute workshop path, trimmed to "
+                                         "its sections (cells tagged workshop-skip left out), and a README.md "
+                                         "with the plan.")
+    ws.add_argument("-o", "--out", metavar="DIR", required=True, help="the folder to write the workshop into")
+    ws.add_argument("--notebooks", metavar="DIR",
+                    help="the learner notebooks to trim (default: notebooks/ of the course clone)")
+    ws.add_argument("--force", action="store_true", help="overwrite workshop files already in DIR")
+    ws.set_defaults(run=workshop_command)
     return parser
 
 
