@@ -159,3 +159,94 @@ def test_a_wheel_install_carries_the_learner_notebooks(tmp_path):
     assert sorted(p.name for p in (tmp_path / "mine").glob("*.ipynb")) == SHIPPED
     for name in SHIPPED:
         assert (tmp_path / "mine" / name).read_bytes() == (REPO / "notebooks" / name).read_bytes()
+
+
+# --------------------------------------------------------------------------------------
+# the "Run on Colab" cell of the learner notebooks, with Colab simulated (never the network)
+# --------------------------------------------------------------------------------------
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("make_learner_notebooks_for_course",
+                                                  REPO / "tools" / "make_learner_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+TOOL = _tool()
+
+
+def _colab_cell(name: str) -> tuple[int, str, list[dict]]:
+    cells = json.loads((REPO / "notebooks" / name).read_text(encoding="utf-8"))["cells"]
+    (index,) = [i for i, cell in enumerate(cells) if cell["id"] == TOOL.COLAB_CELL_ID]
+    return index, "".join(cells[index]["source"]), cells
+
+
+@pytest.fixture
+def pip_calls(monkeypatch):
+    """subprocess.run replaced by a recorder: the cell's pip call is seen, never run."""
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append((command, kwargs)))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    for name in [n for n in os.environ if n.startswith("COLAB_")]:
+        monkeypatch.delenv(name)
+    return calls
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_learner_notebook_starts_with_the_colab_cell_before_voclab_is_imported(name):
+    index, _source, cells = _colab_cell(name)
+    code = [i for i, cell in enumerate(cells) if cell["cell_type"] == "code"]
+    assert code[0] == index, "the Colab cell is the first code cell"
+    assert "import voclab" in "".join(cells[code[1]]["source"])
+    assert all(cell["cell_type"] == "markdown" for cell in cells[:index])
+    solution = json.loads((REPO / "solutions" / name).read_text(encoding="utf-8"))
+    assert TOOL.COLAB_CELL_ID not in {cell.get("id") for cell in solution["cells"]}, "solutions stay clean"
+    assert TOOL.COLAB_INSTALL_URL not in json.dumps(solution)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_colab_cell_does_nothing_on_a_local_install(name, pip_calls):
+    exec(compile(_colab_cell(name)[1], name, "exec"), {})  # noqa: S102 - the notebook's own cell
+    assert pip_calls == []
+
+
+@pytest.mark.parametrize("detected_by", ["google.colab module", "COLAB_RELEASE_TAG"])
+def test_on_colab_the_cell_pip_installs_voclab_from_its_url_and_keeps_colabs_torch(detected_by, pip_calls,
+                                                                                  monkeypatch):
+    if detected_by == "COLAB_RELEASE_TAG":
+        monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-simulated")
+    else:
+        monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
+    for name in SHIPPED:
+        exec(compile(_colab_cell(name)[1], name, "exec"), {})  # noqa: S102 - the notebook's own cell
+    assert len(pip_calls) == len(SHIPPED)
+    for command, kwargs in pip_calls:
+        assert command == [sys.executable, "-m", "pip", "install", "-q",
+                           f"voclab[pretrained] @ {TOOL.COLAB_INSTALL_URL}"]
+        assert kwargs == {"check": True}
+    assert TOOL.COLAB_INSTALL_URL.startswith("git+https://github.com/") and TOOL.COLAB_INSTALL_URL.count("/") == 4
+    flat = " ".join(pip_calls[0][0])
+    assert "torch" not in flat and "--upgrade" not in flat and "-U" not in pip_calls[0][0]
+
+
+def test_the_tools_check_catches_a_missing_colab_cell_and_one_in_a_solution(tmp_path):
+    import shutil
+
+    root = tmp_path / "repo"
+    for folder in ("solutions", "notebooks"):
+        (root / folder).mkdir(parents=True)
+        shutil.copy(REPO / folder / SHIPPED[0], root / folder / SHIPPED[0])
+    assert TOOL.check(root) == []
+    learner = root / "notebooks" / SHIPPED[0]
+    nb = json.loads(learner.read_text(encoding="utf-8"))
+    nb["cells"] = [cell for cell in nb["cells"] if cell["id"] != TOOL.COLAB_CELL_ID]
+    learner.write_text(json.dumps(nb), encoding="utf-8")
+    assert any("cells committed" in problem for problem in TOOL.check(root))
+    solution = root / "solutions" / SHIPPED[0]
+    nb = json.loads(solution.read_text(encoding="utf-8"))
+    nb["cells"].insert(1, TOOL.colab_cell())
+    solution.write_text(json.dumps(nb), encoding="utf-8")
+    assert any("carries the Colab install cell" in problem for problem in TOOL.check(root))

@@ -20,6 +20,11 @@ This tool writes ``notebooks/NN_name.ipynb`` from each of them:
   becomes ``*(Your answer here.)*``.
 * Cells tagged ``solution-only`` are dropped.
 * Outputs, execution counts, execution timings and saved widget state are cleared.
+* A "Run on Colab" install cell (id ``colab-install``) goes before the first code cell that
+  imports voclab. On Colab (``google.colab`` imported, or a ``COLAB_*`` variable set) it runs
+  ``pip install "voclab[pretrained] @ COLAB_INSTALL_URL"``, which keeps Colab's own CUDA build
+  of PyTorch (it satisfies voclab's range, so pip leaves it); anywhere else it does nothing.
+  The solution notebooks never carry it.
 
 The output is deterministic: the same solution notebook always gives the byte-identical
 learner notebook (nbformat 4.5, JSON with ``indent=1`` and sorted keys, a trailing newline,
@@ -33,8 +38,9 @@ Usage::
 
 ``--check`` is what CI runs (and ``tests/test_learner_notebooks.py``): it fails when a
 committed learner notebook differs from what would be generated (naming the notebook and
-the cell), when a learner notebook has no solution source, when a solution line leaks into
-a learner notebook, or when any committed notebook carries outputs or execution counts.
+the cell; a missing or stale Colab cell included), when a learner notebook has no solution
+source, when a solution line leaks into a learner notebook, when a solution notebook carries
+the Colab cell, or when any committed notebook carries outputs or execution counts.
 """
 
 from __future__ import annotations
@@ -59,6 +65,25 @@ STUB = 'raise NotImplementedError("Exercise {name}: your code here")'
 ANSWER = "*(Your answer here.)*"
 SOLUTION_ONLY_TAG = "solution-only"
 DEFAULT_NAME = "this exercise"
+#: Where the Colab cell installs voclab from (pip's "name @ URL" form): the course's public
+#: repository. Set it here when the course is published, then regenerate the learner notebooks.
+COLAB_INSTALL_URL = "git+https://github.com/OWNER/voclab"
+COLAB_CELL_ID = "colab-install"
+COLAB_CELL = '''\
+# Run on Colab: this cell installs voclab there (Colab's own PyTorch is kept).
+# On your own install it does nothing.
+import os
+import sys
+
+if "google.colab" in sys.modules or any(name.startswith("COLAB_") for name in os.environ):
+    import importlib
+    import subprocess
+
+    REQUIREMENT = "voclab[pretrained] @ {url}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", REQUIREMENT], check=True)
+    importlib.invalidate_caches()  # so that `import voclab` below finds the new package
+'''
+_IMPORTS_VOCLAB = re.compile(r"^[ \t]*(import|from)[ \t]+voclab\b", re.MULTILINE)
 #: Solution lines shorter than this (after stripping) are too generic to count as a leak.
 MIN_LEAK_LEN = 12
 
@@ -375,7 +400,8 @@ def make_learner(nb: dict, notebook: str) -> dict:
     -------
     learner : dict
         A new notebook: solution blocks replaced by stubs, answers by placeholders,
-        ``solution-only`` cells dropped, outputs cleared.
+        ``solution-only`` cells dropped, outputs cleared, the Colab install cell before the
+        first code cell that imports voclab (none if no cell does).
 
     Raises
     ------
@@ -395,10 +421,20 @@ def make_learner(nb: dict, notebook: str) -> dict:
             continue  # validated above, dropped here
         cell = dict(cell, source=new_source)
         cells.append(cell)
+    first_import = next((i for i, c in enumerate(cells)
+                         if c.get("cell_type") == "code" and _IMPORTS_VOCLAB.search(c["source"])), None)
+    if first_import is not None:
+        cells.insert(first_import, colab_cell())
     solution["cells"] = cells
     if _ANY_MARKER.search(json.dumps(solution, ensure_ascii=False)):
         raise NotebookError(notebook, None, "a solution marker survives outside the cells' sources")
     return solution
+
+
+def colab_cell() -> dict:
+    """The "Run on Colab" install cell: pip-installs voclab from ``COLAB_INSTALL_URL`` on Colab only."""
+    return {"cell_type": "code", "execution_count": None, "id": COLAB_CELL_ID, "metadata": {}, "outputs": [],
+            "source": COLAB_CELL.replace("{url}", COLAB_INSTALL_URL)}
 
 
 # --------------------------------------------------------------------------------------
@@ -554,6 +590,9 @@ def check(root: Path = ROOT) -> list[str]:
         except NotebookError as exc:
             problems.append(f"{SOLUTIONS_DIR}/{exc}")
             continue
+        if any(cell.get("id") == COLAB_CELL_ID for cell in solution_nb["cells"]):
+            problems.append(f"{SOLUTIONS_DIR}/{name}: carries the Colab install cell (id {COLAB_CELL_ID}); "
+                            "only learner notebooks do: delete it from the solution")
         if not target.exists():
             problems.append(f"{label}: missing (run `python tools/make_learner_notebooks.py`)")
             continue
