@@ -142,7 +142,7 @@ def test_correct_function_passes_and_is_returned(toys, capsys):
     result = check_exercise("toy_normalise", mine)
     assert result.status == "passed"
     assert result.use is mine
-    assert result.message == "✅ toy_normalise: public checks passed (3 inputs)."
+    assert result.message == "PASSED ✓ toy_normalise: public checks passed (3 inputs)."
     assert voclab.check("toy_normalise", mine) is mine
     assert capsys.readouterr().out.strip() == result.message
 
@@ -154,7 +154,7 @@ def test_not_done_returns_the_reference(toys, capsys):
     result = check_exercise("toy_normalise", mine)
     assert result.status == "not done"
     assert result.message == (
-        "⏳ toy_normalise is not done yet — the cells below use voclab's reference "
+        "NOT DONE toy_normalise is not done yet — the cells below use voclab's reference "
         "(tests.test_checks.normalise) so you can go on."
     )
     use = check("toy_normalise", mine)
@@ -180,7 +180,7 @@ def _failed(name, fn):
     result = check_exercise(name, fn)
     assert result.status == "failed", result.message
     assert isinstance(result.use, ReferenceFunction)
-    assert result.message.startswith(f"❌ {name}: ")
+    assert result.message.startswith(f"FAILED ✗ {name}: ")
     assert "Hint:" in result.message and "voclab's reference" in result.message
     return result
 
@@ -911,8 +911,13 @@ def test_an_infinite_loop_in_a_jupyter_kernel_does_not_stop_the_next_cell():
         client.execute()
     except nbclient.exceptions.CellTimeoutError:
         pytest.fail("the check hung the kernel: the cell ran past nbclient's timeout")
-    check_out = "".join(o.get("text", "") for o in notebook.cells[1].outputs)
+    # the verdict is a display output in a kernel (plain text + coloured HTML), print() elsewhere
+    check_out = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                        for o in notebook.cells[1].outputs)
     assert "took longer than 1 s" in check_out, check_out
+    assert check_out.startswith("FAILED ✗ mu_law_encode: "), check_out  # words, readable without an emoji font
+    html = "".join(o.get("data", {}).get("text/html", "") for o in notebook.cells[1].outputs)
+    assert "background:#cf222e" in html and ">FAILED ✗</span>" in html, html  # and red in JupyterLab
     next_out = "".join(o.get("text", "") for o in notebook.cells[2].outputs)
     assert "next cell ran: voclab_reference_mu_law_encode" in next_out, next_out
 

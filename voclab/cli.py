@@ -27,6 +27,10 @@
     Write the 90-minute workshop: the trimmed learner notebooks of its path, in order, and a
     ``README.md`` with the plan (sections, exercises live or later, tier, minutes).
 
+``voclab grade SUBMISSION.ipynb... -o REPORT_DIR [--notebook NN] [--timeout S] [--cell-timeout S] [--tier T]``
+    Run the learners' notebooks headless, each in its own kernel and temporary folder; grade every
+    exercise on its public and hidden inputs: ``grades.csv``, ``grades.md``, ``feedback/<student>.md``.
+
 Every mistake voclab detects is printed as one line ``voclab: ...`` with exit code 2.
 """
 
@@ -272,6 +276,24 @@ def workshop_command(args) -> int:
     return 0
 
 
+def grade_command(args) -> int:
+    """``voclab grade``: submissions -> REPORT_DIR/grades.csv, grades.md, feedback/<student>.md."""
+    from .grade import grade
+
+    def progress(submission) -> None:
+        counts = ", ".join(f"{sum(g == grade for g in submission.grades.values())} {grade}"
+                           for grade in ("passed", "partial", "failed", "not done", "error")
+                           if grade in submission.grades.values())
+        problem = f" — {submission.notes[0]}" if submission.notes and not submission.grades else ""
+        print(f"{submission.student}: {submission.notebook or 'not graded'} {counts}"
+              f" ({submission.seconds:.1f} s){problem}")
+
+    report = grade(args.submissions, args.out, notebook=args.notebook, tier=args.tier, timeout=args.timeout,
+                   cell_timeout=args.cell_timeout, course_dir=args.course, progress=progress)
+    print(f"report: {report.markdown_path}, {report.csv_path}, {report.feedback_dir}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voclab", description="The voclab neural-vocoder course.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -420,6 +442,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the learner notebooks to trim (default: notebooks/ of the course clone)")
     ws.add_argument("--force", action="store_true", help="overwrite workshop files already in DIR")
     ws.set_defaults(run=workshop_command)
+
+    gr = commands.add_parser("grade", help="grade submitted learner notebooks: a table and feedback per student",
+                             description="Run each submitted notebook headless (its own kernel, a temporary folder, "
+                                         "time limits), record every voclab.check on its public and hidden inputs, "
+                                         "and write REPORT_DIR/grades.csv, grades.md and feedback/<student>.md "
+                                         "(the student is the file stem). A bad submission is a row of the report, "
+                                         "never the end of the run.")
+    gr.add_argument("submissions", metavar="SUBMISSION", nargs="+", help="the learners' .ipynb files")
+    gr.add_argument("-o", "--out", metavar="REPORT_DIR", required=True, help="where the report goes")
+    gr.add_argument("--notebook", metavar="NN", help="the notebook every submission must be (e.g. 04); default: "
+                                                     "identified by its cell ids")
+    gr.add_argument("--timeout", type=float, default=900.0, metavar="S",
+                    help="seconds one notebook may run before its kernel is killed (900)")
+    gr.add_argument("--cell-timeout", type=float, default=300.0, metavar="S",
+                    help="seconds one cell may run before the kernel is killed (300)")
+    gr.add_argument("--tier", default="quick", help="VOCLAB_TIER of the runs (quick: the exercises are the same "
+                                                    "in every tier)")
+    gr.add_argument("--course", metavar="DIR", help="the learner notebooks to compare with (default: the course's)")
+    gr.set_defaults(run=grade_command)
     return parser
 
 

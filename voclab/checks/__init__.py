@@ -7,15 +7,26 @@ Every exercise cell of the course ends with one line::
 :func:`check` runs the learner's function on several inputs (edge cases included),
 compares each result with voclab's reference implementation and prints one short verdict:
 
-* ``✅ griffin_lim: public checks passed (5 inputs).`` -- the learner's function is
+* ``PASSED ✓ griffin_lim: public checks passed (5 inputs).`` -- the learner's function is
   returned, and the cells below use it;
-* ``⏳ griffin_lim is not done yet — ...`` -- the function still raises the stub's own
+* ``NOT DONE griffin_lim is not done yet — ...`` -- the function still raises the stub's own
   ``NotImplementedError("Exercise griffin_lim: your code here")`` (the
   learner notebook's; see :func:`is_stub`): voclab's reference is returned instead, so the
   rest of the notebook runs with correct values. Any other exception -- PyTorch's own
   ``NotImplementedError`` for an unsupported padding mode included -- is a failure;
-* ``❌ griffin_lim: <what is wrong> on input k (<description>).`` followed by a hint --
+* ``FAILED ✗ griffin_lim: <what is wrong> on input k (<description>).`` followed by a hint --
   the reference is returned too, and the note says so.
+
+Each verdict begins with its status in words (:data:`STATUS_LABELS`), so it reads without an
+emoji font (Debian's Chromium showed the emoji ✅, ⏳ and ❌ as one and the same empty box; ✓ and ✗
+are in DejaVu Sans). In a Jupyter kernel the label is also coloured (green, amber, red) in an HTML
+output whose plain-text form is the same line (see :func:`show_verdict`).
+
+**Grading mode.** When the environment variable :data:`GRADE_LOG_ENV` (``VOCLAB_GRADE_LOG``)
+names a file, :func:`check` appends one JSON line per call to it -- the exercise, its status,
+diagnosis and hint -- and, once the public checks pass, runs the exercise's
+``hidden_cases`` (inputs the learner notebook never shows) and records their result too.
+``voclab grade`` (:mod:`voclab.grade`) sets it.
 
 "What is wrong" is diagnosed generically on numpy arrays, torch tensors, Python numbers
 and tuples/lists/dicts of these: a missing ``return``, the wrong number of outputs, a shape
@@ -106,6 +117,10 @@ __all__ = [
     "SPEC_MODULES",
     "DEFAULT_TIMEOUT",
     "TIMEOUT_ENV",
+    "GRADE_LOG_ENV",
+    "STATUS_LABELS",
+    "show_verdict",
+    "record_grade",
     "register",
     "get_exercise",
     "check_exercise",
@@ -133,6 +148,23 @@ DEFAULT_TIMEOUT: float = 30.0
 #: over ``Exercise.timeout``; ``0`` turns the limit off). Read at each check, so a notebook
 #: cell can set it: ``os.environ["VOCLAB_CHECK_TIMEOUT"] = "120"``.
 TIMEOUT_ENV = "VOCLAB_CHECK_TIMEOUT"
+
+#: The environment variable of grading mode: the path of a JSON-lines file that every
+#: :func:`check` call appends its result to (public and hidden inputs); see :mod:`voclab.grade`.
+GRADE_LOG_ENV = "VOCLAB_GRADE_LOG"
+
+#: The words each verdict begins with, by status: readable without an emoji font.
+STATUS_LABELS: dict[str, str] = {
+    "passed": "PASSED ✓",
+    "not done": "NOT DONE",
+    "failed": "FAILED ✗",
+    "error": "CHECK ERROR",
+    "stopped": "STOPPED",
+}
+
+#: Colours of the labels in a notebook's HTML output (GitHub's green, amber, red, grey).
+_LABEL_COLOURS = {"passed": "#1a7f37", "not done": "#9a6700", "failed": "#cf222e", "error": "#6e7781",
+                  "stopped": "#6e7781"}
 
 
 # ======================================================================================
@@ -301,6 +333,11 @@ class Exercise:
         exercise whose honest solutions are slow; :data:`TIMEOUT_ENV` overrides it.
     audit : Audit or None
         A further check run once every case passes (see :class:`Audit`).
+    hidden_cases : callable or None
+        ``hidden_cases() -> list[Case]``, like ``cases``: inputs that run only in grading
+        mode (:data:`GRADE_LOG_ENV`), after the public cases pass, and are never shown in the
+        learner notebook -- other sizes and edge cases, so that passing the public checks is
+        not the whole grade (see :mod:`voclab.grade`).
     """
 
     name: str
@@ -316,6 +353,7 @@ class Exercise:
     differentiable: Sequence[str | Differentiable] = ()
     timeout: float | None = None
     audit: Audit | None = None
+    hidden_cases: Callable[[], Sequence[Case]] | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -325,6 +363,10 @@ class Exercise:
         if not callable(self.cases):
             raise ConfigError(
                 f"Exercise {self.name!r}: cases must be a function returning a list of Case."
+            )
+        if self.hidden_cases is not None and not callable(self.hidden_cases):
+            raise ConfigError(
+                f"Exercise {self.name!r}: hidden_cases must be None or a function returning a list of Case."
             )
         if isinstance(self.compare, Mapping):
             self.compare = Compare(**self.compare)
@@ -2003,7 +2045,7 @@ def _fallback_note(exercise: Exercise) -> str:
     return f"the cells below use voclab's reference ({exercise.reference_name}) so you can go on."
 
 
-def check_exercise(name: str, fn: Callable, *, timeout: float | None = None) -> Result:
+def check_exercise(name: str, fn: Callable, *, timeout: float | None = None, hidden: bool = False) -> Result:
     """Compare the learner's ``fn`` with the reference of exercise ``name`` on every case.
 
     Each case calls both on deep copies of its arguments, with the random generators
@@ -2042,6 +2084,9 @@ def check_exercise(name: str, fn: Callable, *, timeout: float | None = None) -> 
         Seconds ``fn`` may run on one input (0: no limit). By default the environment
         variable :data:`TIMEOUT_ENV` (``VOCLAB_CHECK_TIMEOUT``), else ``Exercise.timeout``,
         else :data:`DEFAULT_TIMEOUT` (30 s).
+    hidden : bool
+        Check on the exercise's ``hidden_cases`` instead of its public cases (grading mode,
+        see :func:`record_grade`); the audit does not run again.
 
     Returns
     -------
@@ -2063,6 +2108,10 @@ def check_exercise(name: str, fn: Callable, *, timeout: float | None = None) -> 
     """
     _validate(name, fn)
     exercise = get_exercise(name)
+    if hidden:
+        if exercise.hidden_cases is None:
+            raise ConfigError(f"exercise {name!r} has no hidden_cases to check.")
+        exercise = dataclasses.replace(exercise, cases=exercise.hidden_cases, hidden_cases=None, audit=None)
     seconds = _timeout_for(exercise, timeout)
     changed: dict[str, str] = {}
     with _earlier_references(exercise, fn):
@@ -2088,12 +2137,12 @@ def _check_cases(exercise: Exercise, fn: Callable, seconds: float | None, change
     note = _fallback_note(exercise)
 
     def not_done(case=None) -> Result:
-        return Result("not done", f"⏳ {name} is not done yet — {note}", reference, name, case)
+        return Result("not done", f"{STATUS_LABELS['not done']} {name} is not done yet — {note}", reference, name, case)
 
     if isinstance(fn, ReferenceFunction):
         return Result(
             "not done",
-            f"⏳ {name} is still voclab's reference here: run the cell that defines your own {name} "
+            f"{STATUS_LABELS['not done']} {name} is still voclab's reference here: run the cell that defines your own {name} "
             f"first, then this check again. Meanwhile {note}",
             fn, name,
         )
@@ -2102,7 +2151,7 @@ def _check_cases(exercise: Exercise, fn: Callable, seconds: float | None, change
         detail = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         return Result(
             "error",
-            f"⚠️ {name}: voclab's check could not run ({what}: {detail}). This is a bug in voclab, "
+            f"{STATUS_LABELS['error']} {name}: voclab's check could not run ({what}: {detail}). This is a bug in voclab, "
             f"not in your code; your function is used as it is.",
             fn, name,
         )
@@ -2177,7 +2226,7 @@ def _check_cases(exercise: Exercise, fn: Callable, seconds: float | None, change
         if what is not None:
             return _failed(exercise, None, None, what, reference, len(cases), advice, where=audit.description)
     plural = "input" if len(cases) == 1 else "inputs"
-    return Result("passed", f"✅ {name}: public checks passed ({len(cases)} {plural}).", fn, name,
+    return Result("passed", f"{STATUS_LABELS['passed']} {name}: public checks passed ({len(cases)} {plural}).", fn, name,
                   n_cases=len(cases))
 
 
@@ -2196,7 +2245,7 @@ def _failed(exercise: Exercise, k: int | None, case: Case | None, what: str, ref
             advice: str = "", where: str = "") -> Result:
     """The failed :class:`Result`: what is wrong on input ``k`` (or, with ``where``, in an audit)."""
     place = f"({where})" if case is None else f"on input {k} ({case.description})"
-    lines = [f"❌ {exercise.name}: {what.rstrip('. ')} {place}."]
+    lines = [f"{STATUS_LABELS['failed']} {exercise.name}: {what.rstrip('. ')} {place}."]
     if advice:
         lines.append(f"   {advice}")
     if exercise.hint:
@@ -2234,16 +2283,21 @@ def check(name: str, fn: Callable, *, timeout: float | None = None) -> Callable:
 
     Notes
     -----
-    Prints one verdict: ``✅`` passed, ``⏳`` not done yet (your function still raises the
-    stub's ``NotImplementedError("Exercise ...: your code here")``), ``❌``
-    what is wrong on which input, with a hint. The checks
+    Prints one verdict that begins with its status in words: ``PASSED ✓``, ``NOT DONE`` (your
+    function still raises the stub's ``NotImplementedError("Exercise ...: your code here")``),
+    ``FAILED ✗`` what is wrong on which input, with a hint (coloured in a notebook, see
+    :func:`show_verdict`). The checks
     are *public*: passing them means your function agrees with the reference on these
     inputs, not that it is right on every input.
 
     Your function cannot derail the notebook: an infinite loop is stopped after the time
     limit and a ``sys.exit()`` fails the check (the reference is returned, as for any failure);
     global settings it changes (default dtype, grad mode...) are put back, with a note. The
-    stop button still stops the cell (``⏹``), leaving your function in place.
+    stop button still stops the cell (``STOPPED``), leaving your function in place.
+
+    In grading mode (the environment variable ``VOCLAB_GRADE_LOG`` names a file, as
+    ``voclab grade`` sets it) the result is also appended to that file, with the result of
+    the exercise's hidden inputs once the public ones pass (see :func:`record_grade`).
 
     See Also
     --------
@@ -2252,8 +2306,106 @@ def check(name: str, fn: Callable, *, timeout: float | None = None) -> Callable:
     try:
         result = check_exercise(name, fn, timeout=timeout)
     except KeyboardInterrupt:  # the stop button: the cell stops, and says where things stand
-        print(f"⏹ {name}: check stopped — you interrupted it; {name} is still your own, unchecked "
-              "function. Run this cell again to check it.")
+        show_verdict("stopped", f"{STATUS_LABELS['stopped']} {name}: check stopped — you interrupted it; "
+                                f"{name} is still your own, unchecked function. Run this cell again to check it.")
         raise
-    print(result.message)
+    show_verdict(result.status, result.message)
+    log = os.environ.get(GRADE_LOG_ENV, "").strip()
+    if log:
+        record_grade(log, result, fn, timeout=timeout)
     return result.use
+
+
+def show_verdict(status: str, message: str) -> None:
+    """Show a verdict: plain text, and in a Jupyter kernel its status label coloured too.
+
+    The plain text is ``message`` itself, which begins with the status in words
+    (:data:`STATUS_LABELS`), so it reads in any font, in a terminal and in a log. In a Jupyter
+    kernel the verdict is one output with two forms: the same text (``text/plain``, what
+    nbconvert's text export and a terminal client show) and HTML (what JupyterLab shows) in
+    which the label is white on green (passed), amber (not done), red (failed) or grey.
+
+    Notebook: every exercise notebook (01-08).
+
+    Parameters
+    ----------
+    status : str
+        A key of :data:`STATUS_LABELS` (``"passed"``, ``"not done"``, ``"failed"``, ``"error"``,
+        ``"stopped"``).
+    message : str
+        The verdict, beginning with ``STATUS_LABELS[status]``.
+
+    Examples
+    --------
+    >>> show_verdict("passed", "PASSED ✓ toy: public checks passed (3 inputs).")  # outside Jupyter
+    PASSED ✓ toy: public checks passed (3 inputs).
+    """
+    shell = None
+    if "ipykernel" in sys.modules:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        print(message)
+        return
+    import html
+
+    from IPython.display import display
+
+    label = STATUS_LABELS.get(status, "")
+    rest = message[len(label):] if label and message.startswith(label) else message
+    colour = _LABEL_COLOURS.get(status, "#6e7781")
+    badge = (f'<span style="background:{colour};color:#fff;font-weight:bold;padding:0 0.4em;'
+             f'border-radius:3px">{html.escape(label)}</span>') if label and rest is not message else ""
+    body = f'<pre style="white-space:pre-wrap;margin:0">{badge}{html.escape(rest)}</pre>'
+    display({"text/plain": message, "text/html": body}, raw=True)
+
+
+def record_grade(path: str | os.PathLike, result: Result, fn: Callable, *, timeout: float | None = None) -> dict:
+    """Append one check's result to a grading log (JSON lines); run the hidden inputs first.
+
+    :func:`check` calls it in grading mode (:data:`GRADE_LOG_ENV`). When the public checks
+    passed and the exercise has ``hidden_cases``, ``fn`` is checked again on them (the same
+    comparison, time limit and stand-ins for earlier exercises as the public inputs); their
+    result is recorded under ``"hidden"`` and never printed in the notebook.
+
+    Notebook: none -- ``voclab grade`` (:mod:`voclab.grade`) reads the log.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The log file; created if missing, appended to otherwise.
+    result : Result
+        What :func:`check_exercise` found on the public inputs.
+    fn : callable
+        The learner's function, for the hidden inputs.
+    timeout : float, optional
+        As for :func:`check_exercise`.
+
+    Returns
+    -------
+    dict
+        The record written: ``exercise``, ``notebook``, ``status``, ``message``, ``diagnosis``,
+        ``case``, ``n_cases``, ``hint`` and ``hidden`` (None, or a dict with ``status``,
+        ``message``, ``diagnosis``, ``case``, ``n_cases``).
+
+    Examples
+    --------
+    >>> record = record_grade("grade.jsonl", check_exercise("receptive_field", my_rf), my_rf)  # doctest: +SKIP
+    >>> record["status"], record["hidden"]["status"]  # doctest: +SKIP
+    ('passed', 'failed')
+    """
+    import json
+
+    exercise = get_exercise(result.name)
+    hidden = None
+    if result.status == "passed" and exercise.hidden_cases is not None:
+        outcome = check_exercise(result.name, fn, timeout=timeout, hidden=True)
+        hidden = {"status": outcome.status, "message": outcome.message, "diagnosis": outcome.diagnosis,
+                  "case": outcome.case, "n_cases": outcome.n_cases}
+    record = {"exercise": result.name, "notebook": exercise.notebook, "status": result.status,
+              "message": result.message, "diagnosis": result.diagnosis, "case": result.case,
+              "n_cases": result.n_cases, "hint": exercise.hint, "hidden": hidden}
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return record

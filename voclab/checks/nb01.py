@@ -92,11 +92,24 @@ def _sc_cases():
     ]
 
 
+def _sc_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other shapes than the public 2-D ones."""
+    rng = np.random.default_rng(12)
+    frames = rng.uniform(0, 1, (33, 10))
+    return [
+        Case("a very quiet pair, magnitudes about 1e-10 (SC is scale-free: no eps may show)",
+             (1e-10 * frames, 1e-10 * np.abs(frames + 0.2 * rng.standard_normal(frames.shape)))),
+        Case("1 × 1 magnitudes: 2 against 1 (SC 0.5)", (np.array([[2.0]]), np.array([[1.0]]))),
+        Case("an estimate twice as loud (SC 1)", (frames, 2 * frames)),
+    ]
+
+
 register(Exercise(
     name="spectral_convergence",
     notebook=NOTEBOOK,
     reference=_spectral_convergence,
     cases=_sc_cases,
+    hidden_cases=_sc_hidden_cases,
     reference_name="voclab.metrics.spectral_convergence",
     hint="np.linalg.norm of a 2-D array is the Frobenius norm: divide the norm of the difference "
          "by the norm of the reference (not the estimate), and return a float.",

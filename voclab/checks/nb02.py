@@ -205,11 +205,22 @@ def _first_kernel_only(kernel_size, dilations):
     return rf.receptive_field(k, dilations)
 
 
+def _rf_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other kernels and depths than the public ones."""
+    return [
+        Case("kernel 5, one layer of dilation 2", (5, [2])),
+        Case("kernel 2, ten layers of dilation 1", (2, [1] * 10)),
+        Case("one kernel per layer (2 and 3), dilations 4 and 5", ([2, 3], [4, 5])),
+        Case("kernel 1 (a 1×1 conv sees nothing more), dilations 7, 7", (1, (7, 7))),
+    ]
+
+
 register(Exercise(
     name="receptive_field",
     notebook=NOTEBOOK,
     reference=rf.receptive_field,
     cases=_rf_cases,
+    hidden_cases=_rf_hidden_cases,
     reference_name="voclab.receptive_field.receptive_field",
     hint="Each layer widens the field by (k − 1)·d; the output sample itself counts once: "
          "1 + Σ (k_i − 1)·d_i. With one int kernel_size, every layer has that kernel.",

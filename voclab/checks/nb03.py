@@ -551,11 +551,22 @@ def _cache_cases():
     ]
 
 
+def _cache_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other kernels and dilations than the public ones."""
+    return [
+        Case("kernel 4, dilation 3", (4, 3)),
+        Case("kernel 7, dilation 2", (7, 2)),
+        Case("kernel 2, dilation 1024", (2, 1024)),
+        Case("kernel 1, dilation 8 (a 1×1 conv remembers nothing)", (1, 8)),
+    ]
+
+
 register(Exercise(
     name="cache_length",
     notebook=NOTEBOOK,
     reference=wavenet.cache_length,
     cases=_cache_cases,
+    hidden_cases=_cache_hidden_cases,
     reference_name="voclab.models.wavenet.cache_length",
     hint=("the layer's output at t reads its inputs at t, t − d, …, t − (k − 1)·d; the input at t arrives with "
           "the step, the older taps must be remembered: how far back is the oldest?"),

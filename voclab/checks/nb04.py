@@ -136,11 +136,21 @@ def _phase_shuffle_cases():
     ]
 
 
+def _phase_shuffle_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other sizes and shift ranges than the public ones."""
+    return [
+        Case("5 examples × 1 channel × 64 samples, n=1", (_randn(5, 1, 64, seed=11), 1)),
+        Case("4 examples × 2 channels × 20 samples, n=3, per_example=True", (_randn(4, 2, 20, seed=12), 3, True)),
+        Case("1 example × 8 channels × 9 samples, n=4", (_randn(1, 8, 9, seed=13), 4)),
+    ]
+
+
 register(Exercise(
     name="phase_shuffle",
     notebook=NOTEBOOK,
     reference=_phase_shuffle,
     cases=_phase_shuffle_cases,
+    hidden_cases=_phase_shuffle_hidden_cases,
     run=_run_phase_shuffle,
     reference_name="voclab.models.wavegan.phase_shuffle",
     hint="If n == 0 return x. Draw k = torch.randint(-n, n + 1, (B if per_example else 1,)); "

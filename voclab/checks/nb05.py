@@ -337,11 +337,21 @@ def _pixel_norm_cases():
     ]
 
 
+def _pixel_norm_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other shapes and scales than the public ones."""
+    return [
+        Case("latent vectors: a batch of 4, 32 channels, 1 × 1 pixels", (_randn(4, 32, 1, 1, seed=41),)),
+        Case("one channel (every pixel becomes ±1)", (_randn(2, 1, 3, 3, seed=42),)),
+        Case("tiny activations (×1e-3), 6 channels, 2 × 5 pixels", (_randn(1, 6, 2, 5, seed=43, scale=1e-3),)),
+    ]
+
+
 register(Exercise(
     name="pixel_norm",
     notebook=NOTEBOOK,
     reference=_pixel_norm,
     cases=_pixel_norm_cases,
+    hidden_cases=_pixel_norm_hidden_cases,
     reference_name="voclab.models.gansynth.pixel_norm",
     hint="x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + eps): the mean over the channel "
          "axis (1), one RMS per pixel.",

@@ -305,11 +305,21 @@ def _hinge_d_variant(term_real, term_fake, reduce=sum, which=-1):
     return wrong
 
 
+def _hinge_d_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other numbers of scales and batch sizes."""
+    return [
+        Case("2 scales, a batch of 3", (_maps(41, scales=2, batch=3), _maps(42, scales=2, batch=3))),
+        Case("4 scales, scores spread widely (×4)",
+             (_maps(43, scales=4, score_scale=4.0), _maps(44, scales=4, score_scale=4.0))),
+    ]
+
+
 register(Exercise(
     name="hinge_discriminator_loss",
     notebook=NOTEBOOK,
     reference=melgan.discriminator_loss,
     cases=_hinge_d_cases,
+    hidden_cases=_hinge_d_hidden_cases,
     reference_name="voclab.models.melgan.discriminator_loss",
     hint="For each scale take the score map, scale[-1]: relu(1 − real).mean() + relu(1 + fake).mean(); "
          "add the scales up and return a torch scalar.",

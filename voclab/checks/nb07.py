@@ -269,11 +269,22 @@ def _reshape_cases():
     ]
 
 
+def _reshape_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other lengths, periods and batches."""
+    return [
+        Case("the ramp 1…7, period 7 (one row)", (_ramp(7), 7)),
+        Case("the ramp 1…5, period 3 (one sample of padding)", (_ramp(5), 3)),
+        Case("a batch of 3 noise clips, 50 samples, period 13", (_randn(3, 1, 50, seed=41), 13)),
+        Case("a batch of 2 ramps 1…4, period 2", (_ramp(4, batch=2), 2)),
+    ]
+
+
 register(Exercise(
     name="period_reshape",
     notebook=NOTEBOOK,
     reference=_period_reshape,
     cases=_reshape_cases,
+    hidden_cases=_reshape_hidden_cases,
     reference_name="voclab.models.hifigan.DiscriminatorP.to_2d",
     hint="n_pad = (−T) mod p; x = F.pad(x, (0, n_pad), mode='reflect'); return x.view(B, 1, (T + n_pad) // p, p) "
          "— row i holds samples i·p … i·p + p − 1, so column j holds samples j, j + p, j + 2p, …",

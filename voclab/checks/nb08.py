@@ -92,11 +92,21 @@ def _f0_vuv_over_voiced(f0_ref, voiced_ref, f0_est, voiced_est):
     return rmse, float(np.mean((voiced_ref != voiced_est)[either])) if either.any() else 0.0
 
 
+def _f0_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other lengths and pitches than the public ones."""
+    return [
+        Case("200 frames of a low voice (90 Hz)", _tracks(5, 200, pitch=90.0)),
+        Case("3 frames", _tracks(6, 3)),
+        Case("60 frames of a high voice (400 Hz)", _tracks(7, 60, pitch=400.0)),
+    ]
+
+
 register(Exercise(
     name="f0_rmse_from_tracks",
     notebook=NOTEBOOK,
     reference=_f0_from_tracks,
     cases=_f0_cases,
+    hidden_cases=_f0_hidden_cases,
     reference_name="voclab.metrics.f0_rmse (after its two pYIN calls)",
     hint="both = voiced_ref & voiced_est; cents = 1200·log2(f0_est[both] / f0_ref[both]); "
          "rmse = sqrt(mean(cents²)) (NaN when no frame is voiced in both); vuv = mean(voiced_ref != voiced_est) "
