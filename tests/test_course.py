@@ -250,3 +250,41 @@ def test_the_tools_check_catches_a_missing_colab_cell_and_one_in_a_solution(tmp_
     nb["cells"].insert(1, TOOL.colab_cell())
     solution.write_text(json.dumps(nb), encoding="utf-8")
     assert any("carries the Colab install cell" in problem for problem in TOOL.check(root))
+
+
+# --------------------------------------------------------------------------------------
+# answer keys: in the solutions only
+# --------------------------------------------------------------------------------------
+
+ANSWERS_HEADING = "### Answers (solutions only)"
+
+
+def _cells(folder: str, name: str) -> list[dict]:
+    return json.loads((REPO / folder / name).read_text(encoding="utf-8"))["cells"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_solution_answers_its_questions_in_cells_the_learner_never_gets(name):
+    cells = _cells("solutions", name)
+    text = ["".join(cell["source"]) for cell in cells]
+    (questions,) = [i for i, source in enumerate(text) if "## Questions" in source]
+    keys = [i for i, source in enumerate(text) if ANSWERS_HEADING in source]
+    for i in keys:
+        assert cells[i]["cell_type"] == "markdown" and i > questions
+        assert "solution-only" in cells[i]["metadata"].get("tags", []), f"{name}, cell {i}: tag it solution-only"
+    inline = "<!-- BEGIN SOLUTION -->" in text[questions]  # 04 and 05 answer inside the Questions cell
+    assert keys or inline, f"{name}: no answers to its Questions"
+    learner = "".join("".join(cell["source"]) for cell in _cells("notebooks", name))
+    assert ANSWERS_HEADING not in learner
+    for i in keys:  # not one line of the key reaches the learner notebook
+        leaked = [line for line in text[i].splitlines()[1:] if len(line.strip()) >= 20 and line.strip() in learner]
+        assert not leaked, f"{name}: answer lines in the learner notebook: {leaked[:3]}"
+
+
+def test_the_tool_drops_an_answer_cell(tmp_path):
+    key = {"cell_type": "markdown", "id": "key", "metadata": {"tags": ["solution-only"]},
+           "source": ANSWERS_HEADING + "\n\n1. Because the frames overlap."}
+    questions = {"cell_type": "markdown", "id": "q", "metadata": {}, "source": "## Questions\n1. Why?"}
+    solution = {"cells": [questions, key], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    learner = TOOL.make_learner(solution, "01_demo")
+    assert [cell["id"] for cell in learner["cells"]] == ["q"]
