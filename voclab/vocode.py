@@ -166,39 +166,8 @@ class _FFTConv1d(torch.nn.Module):
         return y.reshape(batch, -1, blocks * hop)[..., :out_length] + self.bias
 
 
-class _MelGANResidual(torch.nn.Module):
-    """MelGAN's residual block with its two 1×1 convs as two matrix products summed in place.
-
-    ``shortcut(x) + conv1×1(z)`` is ``W_s x + W z + (b_s + b)``: the second product is added onto
-    the first (``baddbmm``), with no separate sum, and a 1×1 conv as a plain matrix product runs at
-    about twice the speed of torch's conv on these shapes (128 channels × 22,016 samples: 6.0
-    against 12.4 ms, 2 threads; measured with ``torch.addmm`` against ``F.conv1d``).
-    """
-
-    def __init__(self, block: torch.nn.Module):
-        super().__init__()
-        lrelu_in, pad, self.conv, lrelu, last = block.block
-        self.slopes, self.padding = (lrelu_in.negative_slope, lrelu.negative_slope), pad.padding
-        self.register_buffer("shortcut", block.shortcut.weight.detach()[..., 0].clone())  # (C, C)
-        self.register_buffer("last", last.weight.detach()[..., 0].clone())
-        self.register_buffer("bias", (block.shortcut.bias + last.bias).detach()[:, None].clone())  # (C, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T) -> (B, C, T)
-        z = F.pad(F.leaky_relu(x, self.slopes[0]), self.padding, mode="reflect")
-        z = F.leaky_relu(self.conv(z), self.slopes[1], inplace=True)
-        batch = x.shape[0]
-        out = torch.baddbmm(self.bias, self.shortcut.expand(batch, -1, -1), x)
-        return out.baddbmm_(self.last.expand(batch, -1, -1), z)
-
-
-#: The layers of a MelGAN residual block (weight norm removed) that :class:`_MelGANResidual` reads.
-_MELGAN_BLOCK = [torch.nn.LeakyReLU, torch.nn.ReflectionPad1d, torch.nn.Conv1d, torch.nn.LeakyReLU, torch.nn.Conv1d]
-
-
 def _rewrite_for_speed(module: torch.nn.Module) -> int:
-    """Swap, in place, every wide long-kernel conv and MelGAN residual block for its fast equivalent; count them."""
-    from .models.melgan import ResnetBlock
-
+    """Swap, in place, every wide long-kernel conv for its FFT equivalent; count them."""
     swapped = 0
     for name, child in module.named_children():
         if type(child) is torch.nn.Conv1d and child.groups == 1 and child.stride == (1,) \
@@ -207,10 +176,6 @@ def _rewrite_for_speed(module: torch.nn.Module) -> int:
             # narrower or shorter convs ran as fast or faster direct (2 EPYC cores)
             setattr(module, name, _FFTConv1d(child))
             swapped += 1
-        elif type(child) is ResnetBlock and [type(c) for c in child.block] == _MELGAN_BLOCK \
-                and type(child.shortcut) is torch.nn.Conv1d:
-            setattr(module, name, _MelGANResidual(child))
-            swapped += 1
         else:
             swapped += _rewrite_for_speed(child)
     return swapped
@@ -218,30 +183,30 @@ def _rewrite_for_speed(module: torch.nn.Module) -> int:
 
 def fast_generator(generator: torch.nn.Module, mel_example=None, *,
                    tolerance: float = FAST_TOLERANCE) -> torch.nn.Module:
-    """A copy of a HiFi-GAN or MelGAN generator rewritten for CPU inference, or the generator itself.
+    """A copy of a HiFi-GAN generator with its wide long-kernel convs computed by FFT, or the generator itself.
 
     On a CPU the plain generator (weight norm removed, inference mode: the official code's
     arithmetic) already runs its convs near the machine's peak (oneDNN: ≈ 200 GFLOP/s on two
-    EPYC cores, more than a 2048² matrix product's 174), so only less arithmetic makes it faster.
-    Two rewrites do that without changing what is computed beyond float rounding:
+    EPYC cores, more than a 2048² matrix product's 174), so only less arithmetic makes it
+    faster. Here every conv with at least 128 channels in and out and a kernel of 7 or more taps
+    (HiFi-GAN V1's and V3's multi-receptive-field convs at the first two stages) is computed by
+    overlap-save FFT convolution (Oppenheim & Schafer, *Discrete-Time Signal Processing*, §8.7):
+    blocks of 128–256 samples, one complex channel-mixing matrix per frequency bin, so the work
+    per sample no longer grows with the kernel length or its dilation (a k=11 conv on 128
+    channels × 22,016 samples: 17–38 ms against 37–79 ms direct, quiet or contended). The
+    weights' spectra are kept: ≈ 0.5 GB for V1. Signals too short to gain stay on the direct
+    conv (see ``_FFTConv1d``).
 
-    * every conv with at least 128 channels in and out and a kernel of 7 or more taps (HiFi-GAN
-      V1's and V3's multi-receptive-field convs at the first stages) is computed by overlap-save
-      FFT convolution (Oppenheim & Schafer, *Discrete-Time Signal Processing*, §8.7): blocks of
-      128–256 samples, one complex channel-mixing matrix per frequency bin, so the work per
-      sample no longer grows with the kernel length or its dilation (a k=11 conv on 128
-      channels × 22,016 samples: 17–38 ms against 37–79 ms direct, quiet or contended). The
-      weights' spectra are kept: ≈ 0.5 GB for V1.
-    * MelGAN's residual blocks compute their two 1×1 convs as matrix products, the second added
-      onto the first in place.
+    Tried and left out, each measured on the whole generator at 2 threads: a polyphase rewrite of
+    the transposed convs (0.93–1.04×), MelGAN's two 1×1 convs as in-place matrix products
+    (1.03× quiet, 0.98× contended, although a lone 1×1 conv runs twice as fast that way),
+    ``torch.jit`` trace + freeze + ``optimize_for_inference`` (1.01–1.08×) and ``torch.compile``
+    (1.25× on V2 and 1.01× on MelGAN in one run each, after ≈ 36 s of compiling). V2 and MelGAN
+    have no layer this rewrites, so they come back as they are.
 
-    Everything else (V2's narrow layers, the transposed convs, the k=3 convs) ran as fast or
-    faster as it is; a polyphase rewrite of the transposed convs, ``torch.jit`` trace + freeze +
-    ``optimize_for_inference`` and ``torch.compile`` (≈ 36 s to compile V2) were tried and gave
-    1.00–1.08× or less, so they are not used. The copy is checked on a probe mel against the
-    generator, and the generator itself is returned when they differ by more than
-    ``tolerance``, when nothing in it could be rewritten (V2), on a device other than the CPU,
-    and for generators of other models.
+    The copy is checked on a probe mel against the generator, and the generator itself is
+    returned when they differ by more than ``tolerance``, when nothing in it was rewritten, on
+    a device other than the CPU, and for generators of other models.
 
     Measured: FAST_FIGURES
 
@@ -250,8 +215,8 @@ def fast_generator(generator: torch.nn.Module, mel_example=None, *,
     Parameters
     ----------
     generator : torch.nn.Module
-        A :class:`voclab.models.hifigan.Generator` or :class:`voclab.models.melgan.Generator`,
-        weight norm removed (:func:`prepare_for_inference`); it is not changed.
+        Weight norm removed (:func:`prepare_for_inference`); it is not changed. Only a
+        :class:`voclab.models.hifigan.Generator` is rewritten; any other comes back as it is.
     mel_example : array_like or torch.Tensor, optional [shape=(n_mels, frames) or (B, n_mels, frames)]
         The probe for the check; default: 128 frames of seeded noise around a speech mel's level.
     tolerance : float
@@ -272,13 +237,13 @@ def fast_generator(generator: torch.nn.Module, mel_example=None, *,
     ...     bool((fast(mel) - plain(mel)).abs().max() <= 1e-4)
     True
     """
-    from .models import hifigan, melgan
+    from .models import hifigan
 
     parameter = next(generator.parameters(), None)
-    known = isinstance(generator, (hifigan.Generator, melgan.Generator))
-    if not known or parameter is None or parameter.device.type != "cpu" or parameter.dtype != torch.float32:
+    if not isinstance(generator, hifigan.Generator) or parameter is None or parameter.device.type != "cpu" \
+            or parameter.dtype != torch.float32:
         return generator
-    if mel_example is None:  # 128 frames: long enough for the FFT in V1's and V3's first two stages
+    if mel_example is None:  # 128 frames: the FFT runs in V1's first-stage k=11 convs and every second-stage one
         noise = torch.Generator().manual_seed(0)
         mel_example = torch.randn(1, generator.n_mels, 128, generator=noise) - 5.0  # log-mel of speech: about -11…2
     mel = torch.as_tensor(mel_example, dtype=torch.float32)
