@@ -208,7 +208,12 @@ def fast_generator(generator: torch.nn.Module, mel_example=None, *,
     returned when they differ by more than ``tolerance``, when nothing in it was rewritten, on
     a device other than the CPU, and for generators of other models.
 
-    Measured: FAST_FIGURES
+    Measured (``cd benchmarks && python vocoder_speed.py --threads 2``: 5 s of speech, 2-core AMD
+    EPYC shared with other jobs, the two paths interleaved; benchmarks/RESULTS.md): the fast
+    path runs the pretrained universal V1 at 1.14× the plain path's speed (the official code's)
+    quiet and 1.17× contended, max |difference| 3.2e-6; a random V1 1.11× / 1.15×. That is short
+    of the 1.3× issue 13 asks for. V3's convs are too narrow or too short at 5 s to take the FFT
+    (0.97× / 0.99×, noise); V2 and MelGAN run plain.
 
     Notebook: 08_shootout.
 
