@@ -30,6 +30,9 @@
 ``voclab grade SUBMISSION.ipynb... -o REPORT_DIR [--notebook NN] [--timeout S] [--cell-timeout S] [--tier T]``
     Run the learners' notebooks headless, each in its own kernel and temporary folder; grade every
     exercise on its public and hidden inputs: ``grades.csv``, ``grades.md``, ``feedback/<student>.md``.
+``voclab export nbgrader|otter -o DIR [--notebook NN ...] [--points P] [--solutions DIR]``
+    Write the solution notebooks as an nbgrader course (``source/<notebook>/``, ``nbgrader_config.py``)
+    or as otter-assign master notebooks, with voclab's check of every exercise as its autograder test.
 
 Every mistake voclab detects is printed as one line ``voclab: ...`` with exit code 2.
 """
@@ -294,6 +297,24 @@ def grade_command(args) -> int:
     return 0
 
 
+def export_command(args) -> int:
+    """``voclab export nbgrader|otter -o DIR``: the course in the grading tool's format."""
+    from .export import export_nbgrader, export_otter
+
+    if args.tool == "nbgrader":
+        written = export_nbgrader(args.out, solutions_dir=args.solutions, notebooks=args.notebook,
+                                  points=args.points)
+        print(f"wrote {len(written) - 1} assignments and {written[0].name} to {args.out}; then, in {args.out}: "
+              "nbgrader generate_assignment NN_name, nbgrader autograde NN_name")
+    else:
+        written = export_otter(args.out, solutions_dir=args.solutions, notebooks=args.notebook, points=args.points)
+        print(f"wrote {len(written)} otter master notebooks to {args.out}; then, in DIR/NN_name: "
+              "otter assign NN_name.ipynb dist, otter run -a dist/autograder/*.zip SUBMISSION.ipynb")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voclab", description="The voclab neural-vocoder course.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -461,6 +482,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "in every tier)")
     gr.add_argument("--course", metavar="DIR", help="the learner notebooks to compare with (default: the course's)")
     gr.set_defaults(run=grade_command)
+
+    ex = commands.add_parser("export", help="write the course for nbgrader or otter-grader",
+                             description="Write each solution notebook in the layout the grading tool expects: "
+                                         "nbgrader (DIR/nbgrader_config.py, DIR/source/<notebook>/<notebook>.ipynb "
+                                         "with solution and locked autograder test cells) or otter-grader "
+                                         "(DIR/<notebook>/<notebook>.ipynb in the otter-assign format, one question "
+                                         "per exercise). Every test calls voclab's check of the exercise.")
+    ex.add_argument("tool", choices=("nbgrader", "otter"), help="the grading tool")
+    ex.add_argument("-o", "--out", metavar="DIR", required=True, help="the folder to write into")
+    ex.add_argument("--notebook", metavar="NN", nargs="+", help="only these notebooks (e.g. 02 04); default: all eight")
+    ex.add_argument("--points", type=float, default=1.0, help="points per exercise (1)")
+    ex.add_argument("--solutions", metavar="DIR", help="the solution notebooks (default: solutions/ of the course clone)")
+    ex.set_defaults(run=export_command)
     return parser
 
 
