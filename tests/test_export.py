@@ -2,7 +2,7 @@
 
 The format tests check every exported notebook against what the tools document: nbgrader's
 cell metadata (schema 3, validated by nbgrader's own reader when it is installed) and
-otter-assign's raw-cell blocks. The real-tool tests take one cheap notebook (02, quick tier)
+otter-assign's raw-cell blocks. The real-tool tests take one cheap notebook (01, quick tier)
 through ``nbgrader generate_assignment`` + ``autograde`` and ``otter assign`` + ``otter run``
 (otter's grading without Docker) with two submissions: all exercises solved (full marks) and
 only the first one solved (its point, zero for the rest). They skip without the tools
@@ -199,6 +199,20 @@ def test_otter_format(otter_course, stem):
     cells = export.exercise_cells(json.loads((SOLUTIONS / f"{stem}.ipynb").read_text()))
     assert len(solved) == len(cells)
     assert "<!-- BEGIN SOLUTION" not in json.dumps(nb) and "solution-only" not in json.dumps(nb)
+
+
+def test_otter_gives_learners_the_learner_notebooks_cells(otter_course):
+    solutions = pytest.importorskip("otter.assign.solutions")
+    for stem in STEMS:
+        nb = json.loads((otter_course / stem / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        learner = {source(c).strip() for c in json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())["cells"]
+                   if c["cell_type"] == "code"}
+        answers = [q["cells"]["SOLUTION"][0] for q in otter_blocks(nb["cells"][1:]) if "SOLUTION" in q["cells"]]
+        assert answers
+        for cell in answers:
+            # what otter assign writes into the student notebook: its own solution removal
+            student = "\n".join(solutions.replace_solutions(source(cell).split("\n"), "python"))
+            assert student.strip() in learner, f"{stem}: otter's student cell differs from notebooks/:\n{student}"
 
 
 # --------------------------------------------------------------------------------------

@@ -488,7 +488,7 @@ def _otter_config(notebook: str) -> str:
 
 
 def otter_notebook(nb: dict, notebook: str, *, points: float = 1, tool: ModuleType | None = None) -> dict:
-    """One solution notebook in otter-assign's format (otter-grader 5 and later).
+    """One solution notebook in otter-assign's format (otter-grader 7's; checked with 7.0.0).
 
     A raw ``# ASSIGNMENT CONFIG`` cell comes first (``run_tests: false``, no export cell,
     ``generate: true`` for the autograder zip). Each exercise is a question named after it
