@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, DataError
+from .files import write_atomic
 
 __all__ = ["DEFAULT_DIR", "RECORD", "CourseCopy", "copy_course", "launch_jupyterlab", "learner_notebooks_dir"]
 
@@ -124,12 +125,6 @@ def _read_record(folder: Path) -> dict:
     return {"copied": dict(record.get("copied") or {}), "written_beside": dict(record.get("written_beside") or {})}
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 def copy_course(folder: str | os.PathLike = DEFAULT_DIR, source: str | os.PathLike | None = None) -> CourseCopy:
     """Copy the learner notebooks into ``folder`` without ever overwriting the learner's files.
 
@@ -192,7 +187,7 @@ def copy_course(folder: str | os.PathLike = DEFAULT_DIR, source: str | os.PathLi
         name, data = path.name, path.read_bytes()
         digest, mine = _sha256(data), folder / name
         if not mine.exists():
-            _write_atomic(mine, data)
+            write_atomic(mine, data)
             record["copied"][name] = digest
             result.copied.append(name)
             continue
@@ -209,10 +204,10 @@ def copy_course(folder: str | os.PathLike = DEFAULT_DIR, source: str | os.PathLi
             if current != record["written_beside"].get(beside.name):
                 result.kept.append(name)
                 continue
-        _write_atomic(beside, data)
+        write_atomic(beside, data)
         record["written_beside"][beside.name] = digest
         result.beside.append(name)
-    _write_atomic(folder / RECORD, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomic(folder / RECORD, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
     return result
 
 

@@ -33,9 +33,7 @@ import csv
 import html
 import io
 import math
-import os
 import string
-import uuid
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ import numpy as np
 from .audio import check_waveform
 from .display import audio_html, listening_grid
 from .errors import ConfigError, DataError, ShapeError
+from .files import write_atomic
 
 __all__ = [
     "CSV_COLUMNS",
@@ -510,17 +509,7 @@ def _append_rows(path: Path, rows: list[dict]) -> None:
             writer.writerow(CSV_COLUMNS)
         writer.writerows([row[column] if column != "score" else f"{row['score']:g}" for column in CSV_COLUMNS]
                          for row in rows)
-        # a fresh name opened exclusively ("x"): mode from the umask, as the file itself would get
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(tmp, "x", encoding="utf-8", newline="") as handle:
-                handle.write(old + buffer.getvalue())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomic(path, old + buffer.getvalue())
     except OSError as error:
         raise DataError(f"cannot write the scores to {path} ({error}); choose a csv_path in a folder you can "
                         "write to.") from error

@@ -48,6 +48,7 @@ from . import __version__
 from .audio import FORMATS, load, save
 from .data import _sha256
 from .errors import DataError, VoclabError
+from .files import write_atomic
 
 __all__ = ["prepare", "prepare_mini_ljspeech", "prepare_drums", "drum_requirements", "PrepareSummary",
            "MINI_LJSPEECH_LICENCE", "prepare_nsynth_fluid", "prepare_nsynth", "nsynth_fluid_requirements"]
@@ -152,9 +153,7 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 
 def _write_json(path: Path, value) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(value, indent=1, ensure_ascii=False) + "\n")
 
 
 def _write_dataset(out: Path, items: Iterable[dict], *, sample_rate: int, val_clips: int, layout: str,

@@ -122,6 +122,7 @@ from .datasets import (
     split_files,
 )
 from .errors import CheckpointError, ConfigError, DataError, TrainingError, VoclabError
+from .files import write_atomic
 from .metrics import log_mel_l1
 from .models import model_kind
 from .specgram import SpecgramConfig
@@ -963,13 +964,10 @@ def _write_run_config(out_dir: Path, model_name: str, cfg, mel: MelConfig | None
                   **({"mels_dir": plan.mels_dir} if plan.mels_dir is not None else {}),
                   **({"init": str(init)} if init else {}),
                   **({"init_official": [str(f) for f in init_official]} if init_official else {})}
-    path = out_dir / RUN_CONFIG
-    tmp = path.with_name(f".{path.name}.tmp")
     mel_settings = {"_mel_settings": mel.to_dict()} if mel is not None else {}  # an unconditional model has none
     others = {f"_{key}_settings": value for key, value in settings.items()}  # a pitched model's specgram
-    tmp.write_text(json.dumps({"model": model_name, **config_to_dict(cfg), **mel_settings, **others,
-                               "_train": train_plan}, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(out_dir / RUN_CONFIG, json.dumps({"model": model_name, **config_to_dict(cfg), **mel_settings,
+                                                   **others, "_train": train_plan}, indent=2) + "\n")
 
 
 def _schedule_at(schedulers: dict, step: int) -> None:

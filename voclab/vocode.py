@@ -54,6 +54,7 @@ from .audio import FORMATS, load, resample, save
 from .checkpoint import CHUNK_FRAMES, Checkpoint, check_chunk_frames, load_checkpoint
 from .config import resolve_device
 from .errors import AudioFileNotFoundError, CheckpointError, ConfigError, UnsupportedFormatError
+from .files import write_atomic
 from .melfiles import MEL_FORMATS, read_mel, save_mel
 from .spectral import mel_spectrogram
 
@@ -485,7 +486,5 @@ def generate(checkpoint: str | Path | Checkpoint, n: int, out_dir: str | Path, *
     if pitched:
         record["pitch"] = pitch  # None: each seed drew its own from the training histogram
         record["pitch_range"] = list(ckpt.pitch_range)
-    tmp = out_dir / f".{SEEDS_FILE}.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out_dir / SEEDS_FILE)
+    write_atomic(out_dir / SEEDS_FILE, json.dumps(record, indent=2) + "\n")
     return written
