@@ -5,8 +5,8 @@ cell metadata (schema 3, validated by nbgrader's own reader when it is installed
 otter-assign's raw-cell blocks. The real-tool tests take one cheap notebook (01, quick tier)
 through ``nbgrader generate_assignment`` + ``autograde`` and ``otter assign`` + ``otter run``
 (otter's grading without Docker) with two submissions: all exercises solved (full marks) and
-only the first one solved (its point, zero for the rest). They skip without the tools
-(``pip install -e '.[instructor]'``).
+only the first one solved (its point, zero for the rest). The ``test`` extra installs the tools, so
+CI runs them; they skip without them (``pip install -e '.[instructor]'``).
 """
 
 from __future__ import annotations
