@@ -178,6 +178,8 @@ def test_two_students_of_one_name_and_an_unknown_notebook_are_refused(tmp_path, 
     assert "two submissions are named kim" in capsys.readouterr().err
     assert main(["grade", str(tmp_path / "a" / "kim.ipynb"), "--notebook", "42", "-o", str(tmp_path / "r")]) == 2
     assert "voclab: --notebook 42: the course has no such notebook (it has 01, 02" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path / "a" / "kim.ipynb"), "--jobs", "0", "-o", str(tmp_path / "r")]) == 2
+    assert "voclab: --jobs 0: give a whole number of submissions to run at once" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 

@@ -27,7 +27,8 @@
     Write the 90-minute workshop: the trimmed learner notebooks of its path, in order, and a
     ``README.md`` with the plan (sections, exercises live or later, tier, minutes).
 
-``voclab grade SUBMISSION.ipynb... -o REPORT_DIR [--notebook NN] [--timeout S] [--cell-timeout S] [--tier T]``
+``voclab grade SUBMISSION.ipynb... -o REPORT_DIR [--notebook NN] [--timeout S] [--cell-timeout S] [--tier T]
+[--jobs N]``
     Run the learners' notebooks headless, each in its own kernel and temporary folder; grade every
     exercise on its public and hidden inputs: ``grades.csv``, ``grades.md``, ``feedback/<student>.md``.
 ``voclab export nbgrader|otter -o DIR [--notebook NN ...] [--points P] [--solutions DIR]``
@@ -292,7 +293,8 @@ def grade_command(args) -> int:
               f" ({submission.seconds:.1f} s){problem}")
 
     report = grade(args.submissions, args.out, notebook=args.notebook, tier=args.tier, timeout=args.timeout,
-                   cell_timeout=args.cell_timeout, course_dir=args.course, progress=progress)
+                   cell_timeout=args.cell_timeout, course_dir=args.course, jobs=args.jobs,
+                   progress=progress)
     print(f"report: {report.markdown_path}, {report.csv_path}, {report.feedback_dir}/")
     return 0
 
@@ -481,6 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--tier", default="quick", help="VOCLAB_TIER of the runs (quick: the exercises are the same "
                                                     "in every tier)")
     gr.add_argument("--course", metavar="DIR", help="the learner notebooks to compare with (default: the course's)")
+    gr.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="submissions run at once, each kernel with the CPUs // N threads (1)")
     gr.set_defaults(run=grade_command)
 
     ex = commands.add_parser("export", help="write the course for nbgrader or otter-grader",

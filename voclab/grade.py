@@ -49,6 +49,7 @@ import re
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -356,7 +357,8 @@ def _read_submission(path: Path):
         raise ConfigError(f"{path.name} is not a Jupyter notebook ({first[:120]}).") from None
 
 
-def _run(nb, workdir: Path, log: Path, tier: str, timeout: float, cell_timeout: float) -> tuple[str, int | None]:
+def _run(nb, workdir: Path, log: Path, tier: str, timeout: float, cell_timeout: float,
+         threads: int | None) -> tuple[str, int | None]:
     """Execute ``nb`` in place in a fresh kernel; return (what stopped it or "", the cell index it stopped at)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -372,6 +374,8 @@ def _run(nb, workdir: Path, log: Path, tier: str, timeout: float, cell_timeout: 
 
     env = dict(os.environ, VOCLAB_TIER=tier, MPLBACKEND="Agg")
     env["VOCLAB_GRADE_LOG"] = str(log)
+    if threads is not None:
+        env["VOCLAB_THREADS"] = str(threads)
     client = NotebookClient(nb, kernel_name="python3", timeout_func=limit, allow_errors=True,
                             shutdown_kernel="immediate", resources={"metadata": {"path": str(workdir)}},
                             on_cell_start=started)
@@ -404,7 +408,7 @@ def _grade_of(record: dict) -> str:
 
 
 def _grade_one(path: Path, course: dict, notebook: str | None, tier: str, timeout: float,
-               cell_timeout: float, watched: list[Path]) -> Submission:
+               cell_timeout: float, watched: list[Path], threads: int | None) -> Submission:
     submission = Submission(path.stem, path)
     try:
         nb = _read_submission(path)
@@ -436,7 +440,7 @@ def _grade_one(path: Path, course: dict, notebook: str | None, tier: str, timeou
         workdir.mkdir()
         shutil.copyfile(path, workdir / path.name)
         start = time.monotonic()
-        stopped, stop_index = _run(nb, workdir, log, tier, timeout, cell_timeout)
+        stopped, stop_index = _run(nb, workdir, log, tier, timeout, cell_timeout, threads)
         submission.seconds = time.monotonic() - start
         records = {}
         if log.exists():
@@ -471,6 +475,17 @@ def _grade_one(path: Path, course: dict, notebook: str | None, tier: str, timeou
         submission.records[exercise] = {"note": note}
         submission.grades[exercise] = "error"
     return submission
+
+
+def _grade_safely(path: Path, *args) -> Submission:
+    """:func:`_grade_one`, with anything unforeseen (a kernel that never starts...) a note, not the end of the run."""
+    try:
+        return _grade_one(path, *args)
+    except Exception as exc:  # noqa: BLE001 (one submission's failure must not stop the others)
+        submission = Submission(path.stem, path)
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        submission.notes.append(f"voclab: grading stopped: {type(exc).__name__}: {first}")
+        return submission
 
 
 def _write_reports(submissions: list[Submission], course: dict, out: Path, tier: str) -> GradeReport:
@@ -547,12 +562,12 @@ def _feedback(s: Submission, course: dict) -> str:
 
 def grade(submissions, out_dir, *, notebook: str | None = None, tier: str = "quick",
           timeout: float = DEFAULT_TIMEOUT, cell_timeout: float = DEFAULT_CELL_TIMEOUT,
-          course_dir: str | os.PathLike | None = None, progress=None) -> GradeReport:
+          course_dir: str | os.PathLike | None = None, jobs: int = 1, progress=None) -> GradeReport:
     """Run every submitted notebook headless, check its exercises, write the report.
 
-    The module docstring says what is checked and reported. Submissions run one after the
-    other, each in a fresh ``python3`` kernel in a temporary folder holding a copy of the
-    notebook, with ``VOCLAB_TIER=tier``, ``MPLBACKEND=Agg`` and the grading log set.
+    The module docstring says what is checked and reported. Each submission runs in a fresh
+    ``python3`` kernel in a temporary folder holding a copy of the notebook, with
+    ``VOCLAB_TIER=tier``, ``MPLBACKEND=Agg`` and the grading log set; ``jobs`` of them at a time.
 
     Notebook: none -- the instructor's side of every exercise notebook (01-08).
 
@@ -572,8 +587,14 @@ def grade(submissions, out_dir, *, notebook: str | None = None, tier: str = "qui
         Seconds one notebook and one cell may run before the kernel is killed.
     course_dir : path, optional
         The learner notebooks to compare with; default: the course's ``notebooks/``.
+    jobs : int
+        How many submissions run at once. With more than one, each kernel gets
+        ``VOCLAB_THREADS`` = the available CPUs // ``jobs`` (unless you set ``VOCLAB_THREADS``),
+        so that the runs do not fight over the cores; a course file changed while several ran
+        is reported on each of them. The report keeps the order of ``submissions``.
     progress : callable, optional
-        Called with each :class:`Submission` once it is graded (the CLI prints a line).
+        Called with each :class:`Submission` once it is graded (the CLI prints a line), in the
+        order they finish.
 
     Returns
     -------
@@ -595,6 +616,8 @@ def grade(submissions, out_dir, *, notebook: str | None = None, tier: str = "qui
         raise ConfigError(f"--tier {tier!r} is not a tier: use one of {', '.join(TIERS)}.")
     if not (timeout > 0 and cell_timeout > 0):
         raise ConfigError("--timeout and --cell-timeout must be positive numbers of seconds.")
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ConfigError(f"--jobs {jobs}: give a whole number of submissions to run at once, 1 or more.")
     paths = [Path(p) for p in submissions]
     if not paths:
         raise ConfigError("no submissions: pass the learners' .ipynb files.")
@@ -609,10 +632,18 @@ def grade(submissions, out_dir, *, notebook: str | None = None, tier: str = "qui
     from .data import data_dir
 
     watched = [data_dir(), Path(course_dir) if course_dir is not None else _default_course_dir()]
-    graded = []
-    for path in paths:
-        submission = _grade_one(path, course, notebook, tier, timeout, cell_timeout, watched)
-        graded.append(submission)
-        if progress is not None:
-            progress(submission)
+    threads = None
+    if jobs > 1 and not os.environ.get("VOCLAB_THREADS"):
+        from .threads import available_cpus
+
+        threads = max(1, available_cpus() // jobs)
+    # threads, not processes: each run's work is in its kernel; this process only waits on it
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        running = {pool.submit(_grade_safely, path, course, notebook, tier, timeout, cell_timeout, watched, threads): k
+                   for k, path in enumerate(paths)}
+        graded: list[Submission | None] = [None] * len(paths)
+        for done in as_completed(running):
+            graded[running[done]] = submission = done.result()
+            if progress is not None:
+                progress(submission)
     return _write_reports(graded, course, Path(out_dir), tier)
