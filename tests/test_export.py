@@ -1,12 +1,13 @@
-"""voclab export nbgrader|otter (issue 14 §2): the format of all eight notebooks, the real tools on one.
+"""voclab export nbgrader|otter (issue 14 §2): the format of all eight notebooks, the real tools on notebook 01.
 
 The format tests check every exported notebook against what the tools document: nbgrader's
 cell metadata (schema 3, validated by nbgrader's own reader when it is installed) and
 otter-assign's raw-cell blocks. The real-tool tests take one cheap notebook (01, quick tier)
 through ``nbgrader generate_assignment`` + ``autograde`` and ``otter assign`` + ``otter run``
 (otter's grading without Docker) with two submissions: all exercises solved (full marks) and
-only the first one solved (its point, zero for the rest). The ``test`` extra installs the tools, so
-CI runs them; they skip without them (``pip install -e '.[instructor]'``).
+only the first one solved (its point, zero for the rest); tests/test_export_course.py runs the tools on
+all eight. The ``test`` extra installs the tools, so CI runs them; they skip without them
+(``pip install -e '.[instructor]'``).
 """
 
 from __future__ import annotations
