@@ -54,11 +54,31 @@ def _split_cases():
     ]
 
 
+def _split_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other sizes, the third quadrant and faint values.
+
+    The faint coefficients (about 1e-9, complex64) catch an eps added to S or to its real part
+    before the angle is taken, which the public inputs let through: np.angle(S + 1e-12) passes
+    them and is 0.006 rad off here (1e-14: 6e-5 rad, still over the tolerance).
+    """
+    rng = np.random.default_rng(31)
+    faint = 1e-9 * (rng.standard_normal((9, 4)) + 1j * rng.standard_normal((9, 4)))
+    return [
+        Case("the STFT of 301 samples of float64 noise (complex128), n_fft 64, hop 16",
+             (spectral.stft(rng.standard_normal(301), n_fft=64, hop_length=16),)),
+        Case("one row: the unit circle at every multiple of π/4 from −3π/4 to π",
+             (np.exp(1j * np.pi * np.arange(-3, 5) / 4)[None, :],)),
+        Case("faint coefficients, about 1e-9 (complex64): their phase is as defined as any",
+             (faint.astype(np.complex64),)),
+    ]
+
+
 register(Exercise(
     name="split_stft",
     notebook=NOTEBOOK,
     reference=_split_stft,
     cases=_split_cases,
+    hidden_cases=_split_hidden_cases,
     reference_name="voclab.spectral.magnitude_phase",
     hint="np.abs(S) is the magnitude and np.angle(S) the phase, in radians; return them as a tuple.",
     compare=dict(rtol=1e-5, atol=1e-6),
@@ -159,6 +179,33 @@ def _inconsistency_cases():
     ]
 
 
+def _inconsistency_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other frame settings, a hop that does not
+    divide n_fft, a single frame and a faint array.
+
+    The faint array (coefficients about 1e-9) catches an eps added to ‖X‖, which the public
+    inputs let through: the inconsistency is scale-free, and dividing by ‖X‖ + 1e-8 gives 0.64
+    here instead of 0.87 (‖X‖ + 1e-10: 0.865).
+    """
+    rng = np.random.default_rng(32)
+
+    def gaussian(n_fft, frames):
+        shape = (1 + n_fft // 2, frames)
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+    chirp = _magnitude(_chirp(seconds=0.2), 256, 100)          # 1600 samples: 17 frames
+    return [
+        Case("complex Gaussian coefficients (complex128), n_fft 128, hop 32, 1001 samples", (gaussian(128, 32),),
+             {"n_fft": 128, "hop_length": 32, "length": 1001}),
+        Case("a chirp's magnitude with a random phase, hop 100 (not a divisor of n_fft 256)",
+             (_with_phase(chirp, _start_phase(chirp.shape, 33)),), {"n_fft": 256, "hop_length": 100, "length": 1600}),
+        Case("a single frame, n_fft 64, hop 16, 10 samples", (gaussian(64, 1),),
+             {"n_fft": 64, "hop_length": 16, "length": 10}),
+        Case("a faint array: coefficients about 1e-9, n_fft 64, hop 16, 200 samples", (1e-9 * gaussian(64, 13),),
+             {"n_fft": 64, "hop_length": 16, "length": 200}),
+    ]
+
+
 def _round_trip(X, n_fft, hop_length, length=None):
     y = spectral.istft(X, n_fft=n_fft, hop_length=hop_length, length=length)
     return spectral.stft(y, n_fft=n_fft, hop_length=hop_length)
@@ -169,6 +216,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_inconsistency,
     cases=_inconsistency_cases,
+    hidden_cases=_inconsistency_hidden_cases,
     reference_name="voclab.phase.inconsistency",
     hint="C = stft(istft(X, n_fft=n_fft, hop_length=hop_length, length=length), n_fft=n_fft, "
          "hop_length=hop_length); return np.linalg.norm(C − X) / np.linalg.norm(X) as a float — the "
@@ -240,6 +288,34 @@ def _fast_gl_cases():
     ]
 
 
+def _noise(samples, seed) -> np.ndarray:
+    """float64 white noise: its magnitude has no harmonic structure to converge to."""
+    return 0.3 * np.random.default_rng(seed).standard_normal(samples)
+
+
+def _gl_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other frame settings (a hop that does not
+    divide n_fft, two frames only), a float64 magnitude and other seeds."""
+    return [
+        _gl_case("the float64 magnitude of noise, n_fft 128, hop 32, 6 rounds", _noise(1000, 34), 128, 32, 6, 35),
+        _gl_case("a chirp, hop 100 (not a divisor of n_fft 256), 3 rounds", _chirp(), 256, 100, 3, 36),
+        _gl_case("two frames only, n_fft 64, hop 16, 4 rounds", _tone(seconds=0.002), 64, 16, 4, 37),
+    ]
+
+
+def _fast_gl_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other momenta (0.3, 0.9), frame settings (a hop
+    that does not divide n_fft, two frames only), a float64 magnitude and other seeds."""
+    return [
+        _gl_case("momentum 0.3, the float64 magnitude of noise, n_fft 128, hop 32, 6 rounds",
+                 _noise(1000, 38), 128, 32, 6, 39, momentum=0.3),
+        _gl_case("the default momentum, a chirp, hop 100 (not a divisor of n_fft 256), 4 rounds",
+                 _chirp(), 256, 100, 4, 40),
+        _gl_case("momentum 0.9, two frames only, n_fft 64, hop 16, 3 rounds", _tone(seconds=0.002), 64, 16, 3, 41,
+                 momentum=0.9),
+    ]
+
+
 def _off_by_one(reference, delta):
     def wrong(magnitude, *, n_iter, **kwargs):
         return reference(magnitude, n_iter=max(n_iter + delta, 0), **kwargs)
@@ -305,6 +381,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_griffin_lim,
     cases=_gl_cases,
+    hidden_cases=_gl_hidden_cases,
     reference_name="voclab.phase.griffin_lim (momentum=0)",
     hint=_GL_HINT,
     compare=dict(rtol=1e-3, atol=1e-4),
@@ -321,6 +398,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_fast_griffin_lim,
     cases=_fast_gl_cases,
+    hidden_cases=_fast_gl_hidden_cases,
     reference_name="voclab.phase.griffin_lim",
     hint="T = C_n − momentum/(1 + momentum) · C_{n−1}, where C_{n−1} is the previous round's "
          "consistent STFT (not T) and C_0 = 0; the new phase factor is T / (|T| + a tiny number).",
@@ -367,11 +445,29 @@ def _mel_cases():
     ]
 
 
+def _mel_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other filterbanks (128 bands, 40 bands at 16 kHz),
+    float64 arrays and a loud mel."""
+    rng = np.random.default_rng(42)
+    wide = spectral.MelConfig(n_mels=128)
+    speech_rate = spectral.MelConfig(sample_rate=16000, n_fft=512, hop_length=128, win_length=512,
+                                     n_mels=40, fmax=8000.0)
+    return [
+        Case("128 bands (MelConfig(n_mels=128)), a random mel of 5 frames",
+             (rng.uniform(0, 1, (128, 5)).astype(np.float32), spectral.mel_filterbank(wide))),
+        Case("40 bands at 16 kHz, n_fft 512, float64, 3 frames",
+             (rng.uniform(0, 1, (40, 3)), spectral.mel_filterbank(speech_rate).astype(np.float64))),
+        Case("HiFi-GAN's 80 bands, a loud mel (values up to 1000), 2 frames",
+             (rng.uniform(0, 1000, (80, 2)).astype(np.float32), spectral.mel_filterbank(spectral.MelConfig()))),
+    ]
+
+
 register(Exercise(
     name="mel_to_linear",
     notebook=NOTEBOOK,
     reference=_mel_to_linear,
     cases=_mel_cases,
+    hidden_cases=_mel_hidden_cases,
     reference_name="voclab.spectral.mel_to_linear",
     hint="np.linalg.pinv(mel_basis) has shape (n_freq, n_mels); multiply it with the mel, then "
          "set negative values to 0 with np.maximum(..., 0).",

@@ -70,11 +70,29 @@ def _pad_cases():
     ]
 
 
+def _pad_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a larger batch, an even kernel above 2, an
+    extreme dilation, the default dilation and a non-contiguous input.
+
+    Every public input passes the dilation; the call without it catches a function whose
+    ``dilation`` default was changed or dropped.
+    """
+    return [
+        Case("a batch of 4 × 5 channels × 7 samples, kernel 4, dilation 3 (9 zeros)",
+             (_randn(4, 5, 7, seed=51), 4, 3)),
+        Case("the dilation left at its default (kernel 3: 2 zeros)", (_randn(2, 1, 5, seed=52), 3)),
+        Case("kernel 2, dilation 512, a 3-sample signal (512 zeros)", (_randn(1, 2, 3, seed=53), 2, 512)),
+        Case("a non-contiguous input (a transposed view), kernel 3, dilation 2",
+             (_randn(2, 9, 3, seed=54).transpose(1, 2), 3, 2)),
+    ]
+
+
 register(Exercise(
     name="causal_pad",
     notebook=NOTEBOOK,
     reference=rf.causal_pad,
     cases=_pad_cases,
+    hidden_cases=_pad_hidden_cases,
     reference_name="voclab.receptive_field.causal_pad",
     hint="A conv with kernel k and dilation d spans (k − 1)·d + 1 samples: put (k − 1)·d zeros on the left, "
          "none on the right: F.pad(x, ((kernel_size − 1) * dilation, 0)).",
@@ -153,11 +171,30 @@ def _stack_cases():
     ]
 
 
+def _stack_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): kernel 1, an even kernel above 2, a deeper
+    stack, a batch of 4, a single input sample and dilations given as a tuple.
+
+    Kernel 1 catches a stack that pads inside ``nn.Conv1d`` (``padding=(k − 1)·d``) and cuts the
+    end off with ``[..., :-padding]``: every public kernel is 2 or more, and with kernel 1 the
+    cut ``[..., :-0]`` leaves nothing.
+    """
+    return [
+        Case("2 channels, kernel 1 (1×1 convs: no padding at all), dilations (1, 2)",
+             (2, 1, [1, 2]), dict(x=_randn(2, 2, 9, seed=55))),
+        Case("8 channels, kernel 2, dilations 1 … 64, a batch of 4, 100 samples",
+             (8, 2, [1, 2, 4, 8, 16, 32, 64]), dict(x=_randn(4, 8, 100, seed=56))),
+        Case("3 channels, kernel 4, dilations (3, 1) as a tuple, a single input sample",
+             (3, 4, (3, 1)), dict(x=_randn(1, 3, 1, seed=57))),
+    ]
+
+
 register(Exercise(
     name="DilatedCausalStack",
     notebook=NOTEBOOK,
     reference=rf.DilatedCausalStack,
     cases=_stack_cases,
+    hidden_cases=_stack_hidden_cases,
     run=_run_stack,
     reference_name="voclab.receptive_field.DilatedCausalStack",
     hint="__init__: self.convs = nn.ModuleList(nn.Conv1d(channels, channels, kernel_size, dilation=d) for d in "
@@ -334,6 +371,51 @@ def _empirical_cases():
     ]
 
 
+class _TwoBranches(nn.Module):
+    """Two output channels that see differently far (a hidden case of notebook 02).
+
+    Output channel 0 is a centred conv (kernel 3, dilation 1) of input channel 0: a field of
+    ±1. Output channel 1 is a centred conv (kernel 3, dilation 5) of input channels 1 and 2: a
+    field of ±5. The module's field is their union, ±5, and is found only by summing the
+    output over its channels and the gradient over the input's channels.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.narrow = nn.Conv1d(1, 1, 3, padding=1)
+        self.wide = nn.Conv1d(2, 1, 3, dilation=5, padding=5)
+
+    def forward(self, x):  # (B, 3, T) -> (B, 2, T)
+        return torch.cat([self.narrow(x[:, :1]), self.wide(x[:, 1:])], dim=1)
+
+
+def _empirical_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a conv whose output is shorter than its
+    input, output and input channels that see differently far, 1×1 convs and a deeper stack.
+
+    The unpadded conv (40 samples in, 16 out) catches ``t = length // 2`` in place of
+    ``y.shape[-1] // 2``: every public module keeps the length, and here sample 20 of the
+    output does not exist. (Nudging the middle *input* sample and watching which outputs move,
+    right wherever the field fits inside the output, reports (8, 20) there: of the outputs that
+    sample reaches only 0, 4, 8 and 12 exist.) The two-branch module catches a measurement of output channel 0
+    alone (``y[0, 0, t]``) or of input channel 0 alone (``x.grad[0, 0]``): either finds
+    (−1, 1) instead of (−5, 5).
+    """
+    with torch.random.fork_rng():  # seeded weights, the learner's random state untouched
+        torch.manual_seed(22)
+        unpadded = nn.Conv1d(1, 1, 7, dilation=4)
+        branches = _TwoBranches()
+        pointwise = rf.DilatedCausalStack(2, 1, [1, 2])
+        deep = rf.DilatedCausalStack(4, 3, [1, 2, 4, 8, 16, 32])
+    return [
+        Case("an unpadded conv, kernel 7, dilation 4: 40 samples in, 16 out", (unpadded, 40, 1)),
+        Case("two output channels of fields ±1 (from input channel 0) and ±5 (from input channels 1, 2)",
+             (branches, 33, 3)),
+        Case("two 1×1 convs (kernel 1): a field of one sample", (pointwise, 16, 2)),
+        Case("a causal stack, 4 channels, kernel 3, dilations 1 … 32, 300 samples", (deep, 300, 4)),
+    ]
+
+
 _ZERO_INPUT = ("the field comes out too small: with a zero input every ReLU sits at its kink, where its gradient "
                "is exactly 0, so the samples behind it seem not to reach the output. Feed a random input, "
                "torch.randn(1, in_channels, length, dtype=torch.float64), to a float64 copy of the module")
@@ -347,6 +429,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_empirical,
     cases=_empirical_cases,
+    hidden_cases=_empirical_hidden_cases,
     reference_name="voclab.receptive_field.empirical_receptive_field",
     hint="x = torch.randn(1, in_channels, length, dtype=torch.float64, requires_grad=True); y = "
          "copy.deepcopy(module).double()(x) (a float64 copy: the caller's module stays as it was); "
