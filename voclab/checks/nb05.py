@@ -18,6 +18,10 @@ functions.
   normalised transpose.
 * ``pixel_norm`` and ``fade_in`` take torch tensors ``(batch, channels, height, width)``.
 
+Every exercise also has hidden inputs (``hidden_cases``, run only by ``voclab grade``): other
+sizes, axes and configs, and inputs that tell apart a wrong answer the public ones let through
+(frame 0 wrapped or clipped, a hard-coded log epsilon).
+
 Notebook: 05_gansynth.
 """
 
@@ -96,11 +100,30 @@ def _if_no_unwrap(phase, time_axis=-2):
     return np.concatenate([first, step], axis=time_axis) / np.pi
 
 
+def _unwrapped_climb(frames: int, bins: int, seed: int) -> np.ndarray:
+    """An unwrapped phase: every bin starts at 10 rad and climbs by 0.5 to 3 rad a frame (< π: no wrap)."""
+    steps = _rng(seed).uniform(0.5, 3.0, (frames - 1, bins))
+    return 10.0 + np.concatenate([np.zeros((1, bins)), np.cumsum(steps, axis=0)])
+
+
+def _if_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a single frame, a positive time_axis and an
+    unwrapped phase whose frame 0 lies beyond ±π. The last catches wrapping frame 0 with the steps
+    (``wrap(np.diff(phase, prepend=0)) / π``), which the wrapped public phases cannot tell apart."""
+    return [
+        Case("a single frame, 5 bins (only frame 0's phase / π)", (_rng(8).uniform(-np.pi, np.pi, (1, 5)),)),
+        Case("time_axis=1: a batch of 3 images, 9 frames × 4 bins (the frame axis by its positive index)",
+             (np.stack([_phase_of_tones(9, 4, s) for s in (9, 10, 11)]),), dict(time_axis=1)),
+        Case("an unwrapped phase from 10 rad up (frame 0 stays 10/π: do not wrap it)", (_unwrapped_climb(8, 3, 12),)),
+    ]
+
+
 register(Exercise(
     name="instantaneous_frequency",
     notebook=NOTEBOOK,
     reference=specgram.instantaneous_frequency,
     cases=_if_cases,
+    hidden_cases=_if_hidden_cases,
     reference_name="voclab.specgram.instantaneous_frequency",
     hint="step = np.diff(np.unwrap(phase, axis=time_axis), axis=time_axis); put frame 0's own phase "
          "in front (np.take(phase, [0], axis=time_axis)) and divide everything by π.",
@@ -159,11 +182,25 @@ def _pf_wrapped(ifreq, time_axis=-2):
     return _wrap(specgram.phase_from_if(ifreq, time_axis=time_axis))
 
 
+def _phase_from_if_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a single frame, a positive time_axis and an IF
+    whose frame 0 (an initial phase of 10 rad, / π) lies beyond 1. The last catches an IF clipped
+    into [−1, 1] before the sum, which the public IFs (all within [−1, 1]) cannot tell apart."""
+    return [
+        Case("a single frame, 5 bins (the initial phase only)", (_rng(13).uniform(-1, 1, (1, 5)),)),
+        Case("time_axis=1: a batch of 3, 9 frames × 4 bins (the frame axis by its positive index)",
+             (_rng(14).uniform(-1, 1, (3, 9, 4)),), dict(time_axis=1)),
+        Case("the IF of a phase that starts at 10 rad (frame 0 = 10/π, beyond 1: do not clip it)",
+             (specgram.instantaneous_frequency(_unwrapped_climb(8, 3, 15)),)),
+    ]
+
+
 register(Exercise(
     name="phase_from_if",
     notebook=NOTEBOOK,
     reference=specgram.phase_from_if,
     cases=_phase_from_if_cases,
+    hidden_cases=_phase_from_if_hidden_cases,
     reference_name="voclab.specgram.phase_from_if",
     hint="np.cumsum(ifreq * np.pi, axis=time_axis): a running sum along time, in radians.",
     compare=_TOLERANCE,
@@ -186,13 +223,21 @@ register(Exercise(
 # =========================================================================== exercises 3-4: specgram_to_mel, mel_to_specgram
 
 
-def _mel_config(mel_bins: int) -> specgram.SpecgramConfig:
-    return dataclasses.replace(specgram.SpecgramConfig.preset("course"), mel_bins=mel_bins)
+def _mel_config(mel_bins: int, linear: specgram.SpecgramConfig | None = None, **changes) -> specgram.SpecgramConfig:
+    """``linear`` (default: the course preset) with ``mel_bins`` bands and any other ``changes``."""
+    linear = specgram.SpecgramConfig.preset("course") if linear is None else linear
+    return dataclasses.replace(linear, mel_bins=mel_bins, **changes)
 
 
-def _linear_image(seed: int, batch: tuple = ()) -> np.ndarray:
-    """An unnormalised (log-magnitude, IF) image of the course preset: (…, 2, 128, 256)."""
-    cfg = specgram.SpecgramConfig.preset("course")
+def _tiny_linear_config() -> specgram.SpecgramConfig:
+    """A config far from every preset: n_fft 128 (64 bins), 16 frames of hop 32, 512 samples."""
+    return specgram.SpecgramConfig(n_fft=128, hop_length=32, audio_length=512, frames=16, left_pad=96)
+
+
+def _linear_image(seed: int, batch: tuple = (), cfg: specgram.SpecgramConfig | None = None) -> np.ndarray:
+    """An unnormalised (log-magnitude, IF) image of ``cfg`` (default: the course preset,
+    (…, 2, 128, 256)): a decaying note of 5 harmonics."""
+    cfg = specgram.SpecgramConfig.preset("course") if cfg is None else cfg
     rng = _rng(seed)
     t = np.arange(cfg.audio_length) / cfg.sample_rate
     clips = []
@@ -214,17 +259,50 @@ def _mel_cases():
     ]
 
 
-def _mel_image(seed, batch, mel_bins):
-    cfg = _mel_config(mel_bins)
-    return specgram.linear_to_mel(_linear_image(seed, batch), cfg)
+def _mel_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a log_eps other than the official 1e-6, a small
+    config far from the presets (64 bins, 16 frames) with 32 and with 64 bands, and two batch axes.
+    The first catches a hard-coded ``+ 1e-6`` where the contract says ``cfg.log_eps`` (every public
+    config has log_eps = 1e-6)."""
+    tiny = _tiny_linear_config()
+    return [
+        Case("log_eps = 1e-3 (not the official 1e-6: use cfg.log_eps), 128 mel bands",
+             (_linear_image(14), _mel_config(128, log_eps=1e-3))),
+        Case("a small config: 64 bins, 16 frames, 32 mel bands", (_linear_image(15, (), tiny), _mel_config(32, tiny))),
+        Case("two batch axes (2 × 2 notes), small config with as many mel bands as bins (64)",
+             (_linear_image(16, (2, 2), tiny), _mel_config(64, tiny))),
+    ]
+
+
+def _mel_image(seed: int, batch: tuple, cfg: specgram.SpecgramConfig) -> np.ndarray:
+    """The mel image of ``cfg`` of a note made with cfg's linear settings (mel_bins=None)."""
+    linear = dataclasses.replace(cfg, mel_bins=None)
+    return specgram.linear_to_mel(_linear_image(seed, batch, linear), cfg)
 
 
 def _mel_to_specgram_cases():
     return [
         Case("the 128-band mel image of a decaying harmonic note",
-             (_mel_image(21, (), 128), _mel_config(128))),
-        Case("a 64-band mel image", (_mel_image(22, (), 64), _mel_config(64))),
-        Case("a batch of 2 mel images, 128 bands", (_mel_image(23, (2,), 128), _mel_config(128))),
+             (_mel_image(21, (), _mel_config(128)), _mel_config(128))),
+        Case("a 64-band mel image", (_mel_image(22, (), _mel_config(64)), _mel_config(64))),
+        Case("a batch of 2 mel images, 128 bands", (_mel_image(23, (2,), _mel_config(128)), _mel_config(128))),
+    ]
+
+
+def _mel_to_specgram_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a log_eps other than the official 1e-6, a small
+    config far from the presets (64 bins, 16 frames) with 32 and with 64 bands, and two batch axes.
+    The first catches a hard-coded ``+ 1e-6`` where the contract says ``cfg.log_eps`` (every public
+    config has log_eps = 1e-6)."""
+    tiny = _tiny_linear_config()
+    eps_config = _mel_config(128, log_eps=1e-3)
+    return [
+        Case("log_eps = 1e-3 (not the official 1e-6: use cfg.log_eps), a 128-band mel image",
+             (_mel_image(24, (), eps_config), eps_config)),
+        Case("a small config: 64 bins, 16 frames, a 32-band mel image",
+             (_mel_image(25, (), _mel_config(32, tiny)), _mel_config(32, tiny))),
+        Case("two batch axes (2 × 2 mel images), small config with as many mel bands as bins (64)",
+             (_mel_image(26, (2, 2), _mel_config(64, tiny)), _mel_config(64, tiny))),
     ]
 
 
@@ -256,6 +334,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=specgram.linear_to_mel,
     cases=_mel_cases,
+    hidden_cases=_mel_hidden_cases,
     reference_name="voclab.specgram.linear_to_mel",
     hint="M = mel_matrix(cfg); channel 0: np.log(np.exp(2 * log_mag) @ M + cfg.log_eps); channel 1: "
          "instantaneous_frequency(phase_from_if(ifreq) @ M); stack them on axis −3.",
@@ -298,6 +377,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=specgram.mel_to_linear,
     cases=_mel_to_specgram_cases,
+    hidden_cases=_mel_to_specgram_hidden_cases,
     reference_name="voclab.specgram.mel_to_linear",
     hint="M_inv = mel_inverse_matrix(cfg); channel 0: 0.5 * np.log(np.exp(log_mel_power) @ M_inv + "
          "cfg.log_eps); channel 1: instantaneous_frequency(phase_from_if(mel_if) @ M_inv).",
@@ -377,16 +457,30 @@ def _fade_in(previous, new, alpha):
     return torch.lerp(gansynth._upsample(previous), new, torch.as_tensor(alpha, dtype=new.dtype))
 
 
-def _fade_cases():
-    def pair(b, h, w, seed):
-        return (torch.tanh(_randn(b, 2, h, w, seed=seed)),
-                torch.tanh(_randn(b, 2, 2 * h, 2 * w, seed=seed + 1)))
+def _fade_pair(batch: int, height: int, width: int, seed: int, dtype=torch.float32) -> tuple:
+    """A previous picture (batch, 2, height, width) and a new one twice its size, both in tanh's range."""
+    return (torch.tanh(_randn(batch, 2, height, width, seed=seed)).to(dtype),
+            torch.tanh(_randn(batch, 2, 2 * height, 2 * width, seed=seed + 1)).to(dtype))
 
+
+def _fade_cases():
     return [
-        Case("α = 0: only the upsampled previous picture (2 × 16 → 4 × 32)", (*pair(1, 2, 16, 41), 0.0)),
-        Case("α = 0.3, a batch of 2 (4 × 8 → 8 × 16)", (*pair(2, 4, 8, 43), 0.3)),
-        Case("α = 1: only the new picture", (*pair(1, 2, 4, 45), 1.0)),
-        Case("α = 0.75 as a 0-dim tensor", (*pair(3, 1, 2, 47), torch.tensor(0.75))),
+        Case("α = 0: only the upsampled previous picture (2 × 16 → 4 × 32)", (*_fade_pair(1, 2, 16, 41), 0.0)),
+        Case("α = 0.3, a batch of 2 (4 × 8 → 8 × 16)", (*_fade_pair(2, 4, 8, 43), 0.3)),
+        Case("α = 1: only the new picture", (*_fade_pair(1, 2, 4, 45), 1.0)),
+        Case("α = 0.75 as a 0-dim tensor", (*_fade_pair(3, 1, 2, 47), torch.tensor(0.75))),
+    ]
+
+
+def _fade_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): the smallest picture (1 × 1), odd sizes in
+    float64, and a course-sized stage (16 × 32 → 32 × 64)."""
+    return [
+        Case("α = 0.5, a batch of 4 pictures of 1 × 1 → 2 × 2", (*_fade_pair(4, 1, 1, 51), 0.5)),
+        Case("float64 pictures, α = 0.9, odd sizes 3 × 5 → 6 × 10",
+             (*_fade_pair(2, 3, 5, 53, dtype=torch.float64), 0.9)),
+        Case("α = 0.2, a batch of 2, 16 × 32 → 32 × 64 (the course generator's second stage)",
+             (*_fade_pair(2, 16, 32, 55), 0.2)),
     ]
 
 
@@ -410,6 +504,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_fade_in,
     cases=_fade_cases,
+    hidden_cases=_fade_hidden_cases,
     reference_name="lerp(upsample(previous), new, α) as in voclab.models.gansynth.Generator",
     hint="up = F.interpolate(previous, scale_factor=2, mode='nearest'); return (1 − α) · up + α · new "
          "(torch.lerp(up, new, alpha)).",

@@ -14,6 +14,10 @@ The references are ``voclab.models.melgan``'s own building blocks (``ResnetBlock
 losses, the discriminator's ``AvgPool1d``) or, for the upsampling stage that
 :class:`~voclab.models.melgan.Generator` builds inline, the same two layers.
 
+Every exercise also has hidden inputs (``hidden_cases``, run only by ``voclab grade``): other
+channel counts, ratios, dilations, lengths, scales and batch sizes, float64 where the exercise
+admits it, and a 2-sample clip that tells a hand-written edge fix of ``downsample`` apart.
+
 Notebook: 06_melgan.
 """
 
@@ -97,11 +101,21 @@ def _upsample_cases():
     ]
 
 
+def _upsample_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): an odd channel count (5 // 2 = 2 out), an odd
+    ratio larger than any public one (7) with a batch of 3, and an even one (10) on a single frame."""
+    return [
+        Case("5 channels (odd: 5 // 2 = 2 out), ratio 2, 6 frames", (5, 2), dict(x=_randn(1, 5, 6, seed=6))),
+        Case("2 channels, odd ratio 7, a batch of 3, 2 frames", (2, 7), dict(x=_randn(3, 2, 2, seed=7))),
+        Case("4 channels, even ratio 10, a single frame", (4, 10), dict(x=_randn(1, 4, 1, seed=8))),
+    ]
+
 register(Exercise(
     name="upsample_layer",
     notebook=NOTEBOOK,
     reference=_upsample_layer,
     cases=_upsample_cases,
+    hidden_cases=_upsample_hidden_cases,
     run=partial(_run_module, _upsample_layer),
     reference_name="voclab.models.melgan.Generator's upsampling stage",
     hint="nn.Sequential(nn.LeakyReLU(0.2), weight_norm(nn.ConvTranspose1d(in_channels, in_channels // 2, "
@@ -180,11 +194,22 @@ def _residual_cases():
     ]
 
 
+def _residual_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): an extreme dilation (27, the next power of 3),
+    an even one (2), one channel, a batch of 3 and the shortest input a reflect pad of 1 admits."""
+    return [
+        Case("16 channels, dilation 27, 40 samples, a batch of 3", (16, 27), dict(x=_randn(3, 16, 40, seed=15))),
+        Case("1 channel, even dilation 2, 5 samples", (1, 2), dict(x=_randn(1, 1, 5, seed=16))),
+        Case("2 channels, dilation 1, 2 samples (the shortest a reflect pad of 1 admits)",
+             (2, 1), dict(x=_randn(2, 2, 2, seed=17))),
+    ]
+
 register(Exercise(
     name="ResidualBlock",
     notebook=NOTEBOOK,
     reference=melgan.ResnetBlock,
     cases=_residual_cases,
+    hidden_cases=_residual_hidden_cases,
     run=partial(_run_module, melgan.ResnetBlock),
     reference_name="voclab.models.melgan.ResnetBlock",
     hint="self.block = nn.Sequential(LeakyReLU(0.2), ReflectionPad1d(dilation), WN Conv1d(k=3, dilation), "
@@ -227,11 +252,24 @@ def _downsample_cases():
     ]
 
 
+def _downsample_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): 2 samples (one window with padding on both
+    sides: the mean of the 2 real ones), a batch of 3 odd-length clips and float64 samples. The first
+    catches an edge fix written by hand (the zero-padded mean × 4/3 at the first and the last
+    output), which the public lengths, all with two or more windows, cannot tell apart."""
+    return [
+        Case("2 samples (one window, padded on both sides: the mean of the 2)",
+             (torch.tensor([[[0.6, -0.2]]]),)),
+        Case("a batch of 3 noise clips, 101 samples", (_randn(3, 1, 101, seed=23, scale=0.3),)),
+        Case("float64 noise, 8 samples", (_randn(1, 1, 8, seed=24, scale=0.3).double(),)),
+    ]
+
 register(Exercise(
     name="downsample",
     notebook=NOTEBOOK,
     reference=_downsample,
     cases=_downsample_cases,
+    hidden_cases=_downsample_hidden_cases,
     reference_name="voclab.models.melgan.Discriminator.downsample",
     hint="F.avg_pool1d(x, kernel_size=4, stride=2, padding=1, count_include_pad=False) "
          "(or the nn.AvgPool1d module with the same arguments).",
@@ -354,11 +392,23 @@ def _hinge_g_cases():
     ]
 
 
+def _hinge_g_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other numbers of scales and batch sizes, score
+    maps of a single time step, float64 maps."""
+    return [
+        Case("2 scales, a batch of 3", (_maps(45, scales=2, batch=3),)),
+        Case("5 scales of short clips (every score map 1 time step long)",
+             (_maps(46, scales=5, length=64),)),
+        Case("float64 maps, 4 scales, scores spread widely (×4)",
+             ([[m.double() for m in scale] for scale in _maps(47, scales=4, score_scale=4.0)],)),
+    ]
+
 register(Exercise(
     name="hinge_generator_loss",
     notebook=NOTEBOOK,
     reference=melgan.generator_adversarial_loss,
     cases=_hinge_g_cases,
+    hidden_cases=_hinge_g_hidden_cases,
     reference_name="voclab.models.melgan.generator_adversarial_loss",
     hint="Sum over the scales of −scale[-1].mean(): the generator wants the scores of its audio high, "
          "with no margin and no ReLU.",
@@ -404,11 +454,24 @@ def _fm_variant(*, include_score=False, weight=None, per_map=F.l1_loss, factor=1
     return wrong
 
 
+def _fm_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): one scale of a 1-layer discriminator
+    (n_layers_D=1, num_D=1), 4 scales with a batch of 1, and a constant offset between real and fake."""
+    return [
+        Case("1 scale of a 1-layer discriminator (4 maps), n_layers_D=1",
+             (_maps(57, scales=1, channels=(16, 64, 256)), _maps(58, scales=1, channels=(16, 64, 256))),
+             dict(n_layers_D=1)),
+        Case("4 scales, a batch of 1", (_maps(59, scales=4, batch=1), _maps(60, scales=4, batch=1))),
+        Case("fake = real + 0.25 on every map (each term 0.25; the scores differ too but do not count)",
+             (_maps(61), [[m + 0.25 for m in scale] for scale in _maps(61)])),
+    ]
+
 register(Exercise(
     name="feature_matching_loss",
     notebook=NOTEBOOK,
     reference=melgan.feature_matching_loss,
     cases=_fm_cases,
+    hidden_cases=_fm_hidden_cases,
     reference_name="voclab.models.melgan.feature_matching_loss",
     hint="w = 4 / (n_layers_D + 1) / len(real_features); add w · F.l1_loss(fake_map, real_map.detach()) "
          "over every scale and every map but the last (the score), scale[:-1].",
