@@ -103,6 +103,21 @@ def _encode_cases():
     ]
 
 
+def _encode_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a numpy float32 array, a 0-d array, a torch float64
+    tensor and 10-bit μ-law; the public inputs are numpy float64, torch float32 and μ ≤ 255. Classes above
+    255 catch an encoder that takes "8 bits" literally: a uint8 result, or a clamp at 255."""
+    return [
+        Case("a numpy float32 array of shape (3, 40)",
+             (_mu_law_values(255, 120, seed=21).astype(np.float32).reshape(3, 40),)),
+        Case("one sample: the 0-d array 0.0, silence", (np.array(0.0),)),
+        Case("a torch float64 tensor of shape (4, 25), μ = 63 (6-bit μ-law)",
+             (torch.from_numpy(_mu_law_values(63, 100, seed=22).reshape(4, 25)),), dict(mu=63)),
+        Case("μ = 1023 (10-bit μ-law): classes above 255, a torch float32 tensor",
+             (torch.from_numpy(_mu_law_values(1023, 1000, seed=23)).float(),), dict(mu=1023)),
+    ]
+
+
 def _encode_variant(*, rounding="round", log="log1p", scale="mu", sign=True):
     def wrong(x, mu=255):
         lib = torch if isinstance(x, torch.Tensor) else np
@@ -128,6 +143,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=wavenet.mu_law_encode,
     cases=_encode_cases,
+    hidden_cases=_encode_hidden_cases,
     reference_name="voclab.models.wavenet.mu_law_encode",
     hint="F = sign(x)·ln(1 + μ|x|) / ln(1 + μ) (np.log1p / torch.log1p), then q = floor((F + 1) / 2 · μ + 0.5) "
          "as int64 — numpy in, numpy out; torch in, torch out.",
@@ -164,6 +180,19 @@ def _decode_cases():
     ]
 
 
+def _decode_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a 0-d array (the notebook decodes single classes so),
+    numpy int32 classes of three dimensions and 10-bit μ-law as a torch tensor; the public inputs are 1-D or
+    2-D int64 and μ ≤ 255. The 0-d class catches a decoder that iterates over its input (`for v in q`)."""
+    rng = np.random.default_rng(24)
+    return [
+        Case("one class: the 0-d array 128, silence", (np.array(128),)),
+        Case("numpy int32 classes of shape (3, 5, 2)", (rng.integers(0, 256, (3, 5, 2)).astype(np.int32),)),
+        Case("μ = 1023 (10-bit μ-law): every class 0 … 1023 as a torch tensor", (torch.arange(1024),),
+             dict(mu=1023)),
+    ]
+
+
 def _decode_variant(*, expand=True, shift=True, minus_one=True, sign=True):
     def wrong(q, mu=255):
         lib = torch if isinstance(q, torch.Tensor) else np
@@ -193,6 +222,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=wavenet.mu_law_decode,
     cases=_decode_cases,
+    hidden_cases=_decode_hidden_cases,
     reference_name="voclab.models.wavenet.mu_law_decode",
     hint="Undo the quantisation, y = 2q / μ − 1, then the companding, x = sign(y)·((1 + μ)^|y| − 1) / μ; "
          "return float32 of the input's kind.",
@@ -298,11 +328,29 @@ def _block_cases():
     ]
 
 
+def _block_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): gate channels other than twice the residual ones,
+    kernel 1, a speaker vector without a mel, a single sample. Every public block has gate = 2 · residual,
+    so 1×1 convs sized from residual_channels instead of gate_channels // 2 pass them and fail the first
+    case; kernel 1 pads nothing, so a padded conv cropped with [..., :-pad] returns no samples at all."""
+    return [
+        Case("5 residual, 6 gate, 7 skip channels (z has 3), kernel 3, dilation 2, a mel of 4 bands",
+             (5, 6, 7, 3, 2, 4), dict(x=_randn(2, 5, 21, seed=21), c=_randn(2, 4, 21, seed=22))),
+        Case("kernel 1 (no padding at all), no conditioning, 20 samples", (4, 8, 3, 1, 1),
+             dict(x=_randn(1, 4, 20, seed=23))),
+        Case("a speaker vector g without a mel (cin 0, gin 4), a batch of 3", (6, 12, 5, 3, 4, 0, 4),
+             dict(x=_randn(3, 6, 17, seed=24), g=_randn(3, 4, 1, seed=25))),
+        Case("a single sample (T = 1), dilation 32", (4, 8, 4, 2, 32, 3),
+             dict(x=_randn(2, 4, 1, seed=26), c=_randn(2, 3, 1, seed=27))),
+    ]
+
+
 register(Exercise(
     name="GatedResidualBlock",
     notebook=NOTEBOOK,
     reference=wavenet.ResidualBlock,
     cases=_block_cases,
+    hidden_cases=_block_hidden_cases,
     run=_run_block,
     reference_name="voclab.models.wavenet.ResidualBlock",
     hint="__init__: conv (dilated, padding=0), conv1x1c, conv1x1g (bias=False, only if cin/gin > 0), conv1x1_out, "
@@ -407,11 +455,22 @@ def _upsampler_cases():
     ]
 
 
+def _upsampler_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other scales (a large one first, six stages), one mel
+    band and a batch of 3 than the public ones."""
+    return [
+        Case("scales [8, 2] (hop 16), a batch of 3, 2 bands, 4 frames", ([8, 2],), dict(c=_randn(3, 2, 4, seed=31))),
+        Case("a single mel band, scales [3, 3], a batch of 2, 5 frames", ([3, 3],), dict(c=_randn(2, 1, 5, seed=32))),
+        Case("six stages [2, 2, 2, 2, 2, 2] (hop 64), 2 frames", ([2] * 6,), dict(c=_randn(1, 4, 2, seed=33))),
+    ]
+
+
 register(Exercise(
     name="ConditionUpsampler",
     notebook=NOTEBOOK,
     reference=wavenet.ConditionUpsampler,
     cases=_upsampler_cases,
+    hidden_cases=_upsampler_hidden_cases,
     run=_run_upsampler,
     reference_name="voclab.models.wavenet.ConditionUpsampler",
     hint="__init__: self.up_layers = ModuleList of Conv2d(1, 1, (1, 2s + 1), padding=(0, s), bias=False), each weight "
@@ -492,6 +551,21 @@ def _sampler_cases():
     ]
 
 
+def _sampler_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): logits far from 0, float64 logits (what the float64
+    models of generate_cached's check produce) and a batch of 4 two-class rows. The public logits are small,
+    so a hand-made softmax, exp(logits / T) / sum, passes them; at logits around +100 its exp overflows
+    float32 and around −120 it underflows to 0, and torch.multinomial refuses the NaN probabilities."""
+    return [
+        Case("large logits, around +100 and −120 (a softmax must subtract the row's maximum)",
+             (_logits([100.0, 99.0, 98.5, 97.0, 90.0], [-120.0, -121.0, -119.0, -123.0, -120.5]), 1.0)),
+        Case("float64 logits, one row of 3 classes, temperature 0.25",
+             (torch.tensor([[0.0, 0.3, -0.2]], dtype=torch.float64), 0.25)),
+        Case("a batch of 4 rows of 2 classes (coins of several biases), temperature 3",
+             (_logits([0.0, 0.0], [2.0, -1.0], [-4.0, 3.0], [6.0, 0.0]), 3.0)),
+    ]
+
+
 def _sampler_variant(kind):
     def wrong(logits, temperature=1.0, generator=None):
         if kind == "times":
@@ -517,6 +591,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=wavenet.sample_categorical,
     cases=_sampler_cases,
+    hidden_cases=_sampler_hidden_cases,
     run=_run_sampler,
     reference_name="voclab.models.wavenet.sample_categorical",
     hint="temperature 0: logits.argmax(dim=-1). Otherwise probs = torch.softmax(logits / temperature, dim=-1), then "
@@ -633,6 +708,22 @@ def _generation_cases():
              (_small_model(layers=8, stacks=2, kernel_size=2, seed=6),), dict(length=90, seed=4)),
         Case("temperature 0 (the most likely class every step), with a mel", (_small_model(mel_bands=3, seed=7),),
              dict(c=_randn(1, 3, 3, seed=8).double(), temperature=0.0, seed=5)),
+    ]
+
+
+def _generation_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): the paper's extreme dilations (1 … 512, caches of
+    up to 513 inputs), a batch of 3 mels with another hop (6) and a temperature above 1, and a single sample;
+    the public models have hop 16, at most 2 mels and dilations up to 8. On each, voclab's cached and naive
+    algorithms give identical samples (torch.equal of generate(cached=True) and generate(cached=False))."""
+    return [
+        Case("kernel 2, 10 layers in one stack (dilations 1 … 512, as in the paper), 24 samples",
+             (_small_model(layers=10, stacks=1, kernel_size=2, seed=21),), dict(length=24, seed=6)),
+        Case("a batch of 3 mels, 2 frames of hop 6 (scales [2, 3]), temperature 1.5",
+             (_small_model(mel_bands=4, scales=(2, 3), seed=22),),
+             dict(c=_randn(3, 4, 2, seed=23).double(), temperature=1.5, seed=7)),
+        Case("a single sample (length 1), with a mel", (_small_model(mel_bands=2, seed=24),),
+             dict(c=_randn(1, 2, 1, seed=25).double(), length=1, seed=8)),
     ]
 
 
@@ -758,6 +849,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_generate,
     cases=_generation_cases,
+    hidden_cases=_generation_hidden_cases,
     run=_run_generation,
     reference_name="voclab.models.wavenet.WaveNet.generate",
     hint="Per layer a buffer of its last (k−1)·dilation + 1 inputs (zeros at first). Each step: h = first_conv(one-hot "

@@ -240,11 +240,25 @@ def _upsample_cases():
     ]
 
 
+def _upsample_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): strides 3 and 8, short kernels (8, 16) and a batch of 3;
+    the public layers have kernels 24 and 25, strides 4 and 2. With kernel 8 and stride 3, (kernel − stride) // 2
+    = 2 while kernel // 2 − stride // 2 = 3: the two paddings agree on every public layer, not here."""
+    return [
+        Case("kernel 8, stride 3 (kernel − stride = 5, odd), a batch of 3, 6 positions",
+             (3, 5, 8, 3), dict(x=_randn(3, 3, 6, seed=21))),
+        Case("kernel 16, stride 8, 2 → 1 channel, 4 positions", (2, 1, 16, 8), dict(x=_randn(1, 2, 4, seed=22))),
+        Case("kernel 4 = stride 4 (the kernels do not overlap), 10 positions",
+             (5, 2, 4, 4), dict(x=_randn(2, 5, 10, seed=23))),
+    ]
+
+
 register(Exercise(
     name="UpsampleLayer",
     notebook=NOTEBOOK,
     reference=_UpsampleReference,
     cases=_upsample_cases,
+    hidden_cases=_upsample_hidden_cases,
     run=_run_module,
     reference_name="voclab.models.wavegan.UpsampleLayer",
     hint="self.conv = nn.ConvTranspose1d(in_channels, out_channels, kernel_len, stride=stride, "
@@ -266,8 +280,8 @@ register(Exercise(
          "you kept the last stride · T samples; TF's 'same' drops the smaller half, "
          "(kernel − stride) // 2 = 10 samples, at the start and the extra one at the end: [..., :stride * T]"),
         (_upsample_variant(padding=lambda k, s: (k - s + 1) // 2),
-         "padding (kernel − stride + 1) // 2 = 11 shifts the output by one sample; TF's 'same' puts the "
-         "smaller half first: padding=(kernel_len - stride) // 2 = 10"),
+         "padding (kernel − stride + 1) // 2 (11 for kernel 25, stride 4) shifts the output by one sample; "
+         "TF's 'same' puts the smaller half first: padding=(kernel_len - stride) // 2 (10 there)"),
         (_upsample_variant(padding=lambda k, s: k // 2),
          "padding = kernel // 2 = 12 is a convolution's 'same'; for a transposed conv with stride 4 it is "
          "(kernel − stride) // 2 = 10"),
@@ -279,19 +293,25 @@ register(Exercise(
 
 
 class _Critic(nn.Module):
-    """A small non-linear critic: its gradient depends on the input (unlike a linear one's)."""
+    """A small non-linear critic: its gradient depends on the input (unlike a linear one's).
 
-    def __init__(self, length, seed):
+    It reads clips of ``channels`` channels and returns ``(B,)`` scores, or ``(B, 1)`` with
+    ``column=True`` (a final ``nn.Linear(…, 1)`` left unsqueezed gives those).
+    """
+
+    def __init__(self, length, seed, *, channels=1, column=False):
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
-        self.conv = nn.Conv1d(1, 3, 5, padding=2)
+        self.conv = nn.Conv1d(channels, 3, 5, padding=2)
+        self.column = column
         with torch.no_grad():
-            self.conv.weight.copy_(torch.randn(3, 1, 5, generator=generator))
+            self.conv.weight.copy_(torch.randn(3, channels, 5, generator=generator))
             self.conv.bias.copy_(0.1 * torch.randn(3, generator=generator))
         self.weight = nn.Parameter(torch.randn(3, length, generator=generator) / length ** 0.5)
 
     def forward(self, x):
-        return (torch.tanh(self.conv(x)) * self.weight).sum(dim=(1, 2))  # (B,)
+        scores = (torch.tanh(self.conv(x)) * self.weight).sum(dim=(1, 2))  # (B,)
+        return scores[:, None] if self.column else scores
 
 
 def _run_penalty(fn, critic, real, fake, **kwargs):
@@ -324,6 +344,25 @@ def _gp_cases():
     ]
 
 
+def _gp_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): stereo clips, a critic with (B, 1) scores and a longer
+    clip; the public clips are mono, 64 samples, scored (B,). On mono clips a norm over the last axis alone,
+    grads.norm(dim=-1), equals the per-example norm; on stereo clips it does not. A hand-made
+    grad_outputs=torch.ones(B) instead of .sum() fails on (B, 1) scores."""
+    def clips(batch, channels, length, seed):
+        return (_randn(batch, channels, length, seed=seed, scale=0.5),
+                _randn(batch, channels, length, seed=seed + 1, scale=0.5))
+
+    return [
+        Case("stereo clips (B, 2, T): the norm runs over both channels, a batch of 3, α drawn inside",
+             (_Critic(48, 81, channels=2), *clips(3, 2, 48, 82))),
+        Case("a critic that returns (B, 1) scores, a batch of 5, given α",
+             (_Critic(64, 91, column=True), *clips(5, 1, 64, 92)),
+             dict(alpha=torch.tensor([0.1, 0.3, 0.5, 0.7, 0.9]))),
+        Case("a batch of 2 clips of 200 samples, α drawn inside", (_Critic(200, 101), *clips(2, 1, 200, 102))),
+    ]
+
+
 def _gp_variant(*, per_example=True, create_graph=True, shared_alpha=False):
     def wrong(critic, real, fake, *, alpha=None):
         real, fake = real.detach(), fake.detach()
@@ -352,6 +391,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_gp_reference,
     cases=_gp_cases,
+    hidden_cases=_gp_hidden_cases,
     run=_run_penalty,
     reference_name="voclab.models.wavegan.gradient_penalty",
     hint="alpha = torch.rand(B) if None; x̂ = (real + α·(fake − real)).requires_grad_(True) with α "
@@ -388,6 +428,18 @@ def _critic_loss_cases():
     ]
 
 
+def _critic_loss_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other batch sizes (64, 2), float64 scores, and fakes
+    scored above the reals (a loss above 0); the public batches are 8, 5 and 1 of float32."""
+    return [
+        Case("a batch of 64 scores, spread widely (×10)",
+             (_scores(64, 111, scale=10.0), _scores(64, 112, scale=10.0))),
+        Case("float64 scores, a batch of 3", (_scores(3, 113).double(), _scores(3, 114).double())),
+        Case("a batch of 2 fakes scored above the reals (a critic fooled: the loss is above 0)",
+             (_scores(2, 115, offset=-5.0), _scores(2, 116, offset=5.0))),
+    ]
+
+
 def _critic_loss(real_scores, fake_scores):
     return wavegan.discriminator_loss(real_scores, fake_scores)
 
@@ -401,6 +453,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_critic_loss,
     cases=_critic_loss_cases,
+    hidden_cases=_critic_loss_hidden_cases,
     reference_name="voclab.models.wavegan.discriminator_loss",
     hint="fake_scores.mean() − real_scores.mean(): the critic lowers the scores of fakes and raises "
          "those of real audio (the penalty is added by the training step).",
@@ -433,11 +486,22 @@ def _generator_loss_cases():
     ]
 
 
+def _generator_loss_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): other batch sizes (64, 2), float64 scores and scores far
+    above 0; the public batches are 8, 6 and 1 of float32 scores around or below 0."""
+    return [
+        Case("a batch of 64 scores, spread widely (×10)", (_scores(64, 121, scale=10.0),)),
+        Case("float64 scores, a batch of 3", (_scores(3, 122).double(),)),
+        Case("a batch of 2 scores far above 0 (the critic is fooled)", (_scores(2, 123, offset=30.0),)),
+    ]
+
+
 register(Exercise(
     name="wgan_generator_loss",
     notebook=NOTEBOOK,
     reference=_generator_loss,
     cases=_generator_loss_cases,
+    hidden_cases=_generator_loss_hidden_cases,
     reference_name="voclab.models.wavegan.generator_loss",
     hint="−fake_scores.mean(): the generator raises the critic's scores of its audio.",
     compare=_TOLERANCE,
