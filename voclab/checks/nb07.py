@@ -135,11 +135,24 @@ def _block_cases():
     ]
 
 
+def _block_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): four units, a batch of 3, padding wider than the
+    clip and a one-sample clip, where the public blocks have one to three units on 9 to 64 samples."""
+    return [
+        Case("16 channels, kernel 3, four dilations (1, 2, 4, 8), a batch of 3, 37 samples",
+             (16, 3, [1, 2, 4, 8]), dict(x=_randn(3, 16, 37, seed=6))),
+        Case("3 channels, kernel 5, dilations (1, 8) on 6 samples: the padding (16) is wider than the clip",
+             (3, 5, [1, 8]), dict(x=_randn(2, 3, 6, seed=7))),
+        Case("1 channel, kernel 9, dilation 3, a single sample", (1, 9, [3]), dict(x=_randn(1, 1, 1, seed=8))),
+    ]
+
+
 register(Exercise(
     name="ResBlock1",
     notebook=NOTEBOOK,
     reference=hifigan.ResBlock1,
     cases=_block_cases,
+    hidden_cases=_block_hidden_cases,
     run=_run_block,
     reference_name="voclab.models.hifigan.ResBlock1",
     hint="__init__: self.convs1 = ModuleList of weight-normed Conv1d(channels, channels, kernel_size, "
@@ -196,11 +209,25 @@ def _mrf_cases():
     ]
 
 
+def _mrf_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): four blocks (a mean over 4), the two block kinds
+    mixed in one list, a batch of 3 and a one-sample input, where the public ones average 1 to 3 blocks."""
+    mixed = [*_blocks("1", 16, [5], [[1, 3, 5]], seed=32), *_blocks("2", 16, [9], [[1, 3]], seed=33)]
+    return [
+        Case("four ResBlock2 with kernels 3, 5, 7, 9, a batch of 3, 25 samples",
+             (_randn(3, 4, 25, seed=29), _blocks("2", 4, [3, 5, 7, 9], [[1, 3]] * 4, seed=30))),
+        Case("a ResBlock1 and a ResBlock2 in one plain list, 16 channels", (_randn(1, 16, 33, seed=31), mixed)),
+        Case("two blocks on a single sample",
+             (_randn(2, 3, 1, seed=34), _blocks("1", 3, [3, 7], [[1, 3, 5]] * 2, seed=35))),
+    ]
+
+
 register(Exercise(
     name="mrf",
     notebook=NOTEBOOK,
     reference=_mrf,
     cases=_mrf_cases,
+    hidden_cases=_mrf_hidden_cases,
     reference_name="voclab.models.hifigan.Generator (the MRF step of forward)",
     hint="Run every block on the same input x and average: sum(block(x) for block in resblocks) / len(resblocks).",
     compare=_MODULE_TOLERANCE,
@@ -343,6 +370,27 @@ def _lsgan_d_cases():
     ]
 
 
+def _maps(seed, *, batch, lengths, dtype=torch.float32):
+    """Score maps of shape (batch, 1, n), as MelGAN-style discriminators give them."""
+    return [score[:, None].to(dtype) for score in _scores(seed, batch=batch, lengths=lengths)]
+
+
+def _lsgan_d_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): 5 and 3 sub-discriminators, batches of 4 and 3,
+    score maps of shape (B, 1, T) in float64, and 1 × 1 scores far from both targets, where the public
+    ones are 8 (or 1) flat float32 score tensors. The maps catch a mean taken as ``.mean(-1).mean(0)``
+    (scores assumed (B, T)): it returns shape (1,), not a scalar."""
+    return [
+        Case("the 5 MPD sub-discriminators only, a batch of 4",
+             (_scores(47, batch=4, lengths=(6, 7, 9, 12, 10)), _scores(48, batch=4, lengths=(6, 7, 9, 12, 10)))),
+        Case("3 float64 score maps of shape (B, 1, T), a batch of 3",
+             (_maps(49, batch=3, lengths=(16, 8, 4), dtype=torch.float64),
+              _maps(50, batch=3, lengths=(16, 8, 4), dtype=torch.float64))),
+        Case("two 1 × 1 scores: real −3, fake 3 (each term 16 and 9)",
+             ([torch.full((1, 1), -3.0)] * 2, [torch.full((1, 1), 3.0)] * 2)),
+    ]
+
+
 def _lsgan_d_variant(term_real, term_fake, reduce="sum"):
     def wrong(real_scores, fake_scores):
         terms = [term_real(r).mean() + term_fake(f).mean() for r, f in zip(real_scores, fake_scores)]
@@ -355,6 +403,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=hifigan.discriminator_loss,
     cases=_lsgan_d_cases,
+    hidden_cases=_lsgan_d_hidden_cases,
     reference_name="voclab.models.hifigan.discriminator_loss",
     hint="For each sub-discriminator k: mean((1 − real_k)²) + mean(fake_k²); add the k terms up and return a torch scalar.",
     compare=_LOSS_TOLERANCE,
@@ -389,11 +438,25 @@ def _lsgan_g_cases():
     ]
 
 
+def _lsgan_g_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): 5 and 3 sub-discriminators, batches of 4 and 3,
+    scores beyond the target 1, float64 score maps of shape (B, 1, T) and a single 1 × 1 score. The maps
+    catch a mean taken as ``.mean(-1).mean(0)`` (scores assumed (B, T)): it returns shape (1,)."""
+    return [
+        Case("the 5 MPD sub-discriminators, a batch of 4, scores around 1.5 (past the target)",
+             (_scores(54, batch=4, offset=1.5, lengths=(6, 7, 9, 12, 10)),)),
+        Case("3 float64 score maps of shape (B, 1, T), a batch of 3",
+             (_maps(55, batch=3, lengths=(16, 8, 4), dtype=torch.float64),)),
+        Case("one 1 × 1 score of 0 (the loss is 1)", ([torch.zeros(1, 1)],)),
+    ]
+
+
 register(Exercise(
     name="lsgan_generator_loss",
     notebook=NOTEBOOK,
     reference=hifigan.generator_adversarial_loss,
     cases=_lsgan_g_cases,
+    hidden_cases=_lsgan_g_hidden_cases,
     reference_name="voclab.models.hifigan.generator_adversarial_loss",
     hint="For each sub-discriminator k: mean((1 − fake_k)²); add the terms up. The generator wants its scores to be 1.",
     compare=_LOSS_TOLERANCE,
@@ -463,11 +526,30 @@ def _mel_cases():
     ]
 
 
+def _mel_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a batch of 1 of odd length, a silent clip (its
+    log-mel sits at the floor) and ParallelWaveGAN's mel (80–7600 Hz, floor 1e-10, centred frames),
+    where the public ones are a batch of 2 of 4096 samples with HiFi-GAN's and MelGAN's mels."""
+    loss_mel = hifigan.Config().loss_mel_config
+    n = 2999
+    voice = _voice(n, f0=110.0, seed=5).reshape(1, 1, n)
+    quiet = torch.stack([_voice(1500, f0=180.0, seed=6), torch.zeros(1500)])[:, None]
+    return [
+        Case("one clip of 2999 samples (an odd length), a batch of 1, against a noisier copy",
+             (voice, voice + _randn(1, 1, n, seed=7, scale=0.02), loss_mel)),
+        Case("a batch of 2: silence against a hum at −40 dB, a hum against silence (log-mels at the floor)",
+             (quiet.flip(0), 0.01 * quiet, loss_mel)),
+        Case("ParallelWaveGAN's mel (80–7600 Hz, log10 with floor 1e-10, centred frames)",
+             (voice, 0.5 * voice + _randn(1, 1, n, seed=8, scale=0.001), spectral.MelConfig.preset("pwg"))),
+    ]
+
+
 register(Exercise(
     name="mel_l1_loss",
     notebook=NOTEBOOK,
     reference=_mel_l1_loss,
     cases=_mel_cases,
+    hidden_cases=_mel_hidden_cases,
     reference_name="voclab.models.hifigan.mel_l1",
     hint="mel_spectrogram(y.squeeze(1), mel_cfg) and mel_spectrogram(y_hat.squeeze(1), mel_cfg) are log-mels; "
          "return F.l1_loss of the two (the mean absolute difference). Pass mel_cfg: the default is the 8 kHz input mel.",

@@ -155,28 +155,34 @@ class _ScriptedClock:
     def __call__(self) -> float:
         return self.now
 
-    def vocoder(self, n_samples: int):
-        def vocode(mel):
+    def vocoder(self, output_shape, n_inputs: int = 1):
+        """A vocoder that takes ``n_inputs`` arguments and returns zeros of ``output_shape``."""
+        def vocode(*inputs):
+            if len(inputs) != n_inputs:  # fn(args) instead of fn(*args) passes one tuple
+                raise TypeError(f"the vocoder takes {n_inputs} inputs and was called with {len(inputs)}: "
+                                "call fn(*args)")
             self.now += self.costs[min(self.calls, len(self.costs) - 1)]
             self.calls += 1
             self.threads_seen.append(torch.get_num_threads())
-            return np.zeros(n_samples, dtype=np.float32)
+            return np.zeros(output_shape, dtype=np.float32)
         return vocode
 
 
 _CLOCKS = ("perf_counter", "time", "monotonic")
 
 
-def _run_timed(fn, costs, n_samples, **kwargs):
+def _run_timed(fn, costs, output_shape, n_inputs=1, **kwargs):
     """Run the learner's function on the scripted vocoder under the fake clock: its answer, the
-    threads torch had during the timed calls, and the threads it has afterwards."""
+    threads torch had during the timed calls, and the threads it has afterwards. The vocoder returns
+    zeros of ``output_shape`` and takes ``n_inputs`` arguments (a mel, then a speaker's number)."""
     clock = _ScriptedClock(costs)
     saved = {name: getattr(time, name) for name in _CLOCKS}
     threads_before = torch.get_num_threads()
     try:
         for name in _CLOCKS:
             setattr(time, name, clock)
-        value = fn(clock.vocoder(n_samples), np.zeros((80, 4), np.float32), **kwargs)
+        inputs = (np.zeros((80, 4), np.float32), 7)[:n_inputs]
+        value = fn(clock.vocoder(output_shape, n_inputs), *inputs, **kwargs)
     finally:
         for name, original in saved.items():
             setattr(time, name, original)
@@ -197,6 +203,24 @@ def _timed_cases():
              (costs, 32000), dict(sr=16000, warmup=2, repeats=3)),
         Case(f"threads={single}: set while timing, restored afterwards", (costs, 22050),
              dict(sr=22050, threads=single)),
+    ]
+
+
+def _timed_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): an even number of timed calls, an output with a
+    batch axis, no warm-up and a vocoder of two inputs. They catch the upper middle value
+    ``sorted(seconds)[repeats // 2]`` taken for the median (the public repeats are 5 and 3), the
+    duration read as ``len(output)`` (the public outputs are 1-D) and ``fn(args)`` for ``fn(*args)``."""
+    # after the 3 s first call, timed calls of 0.2, 0.5, 0.1, 0.3 s: the median is 0.25 s, the upper
+    # middle value 0.3 s, and without the warm-up the median would be 0.35 s (no other mistake's number)
+    costs = [3.0, 0.2, 0.5, 0.1, 0.3, 0.4]
+    return [
+        Case("1 s at 22.05 kHz, repeats=4: timed calls of 0.2, 0.5, 0.1, 0.3 s (median 0.25 s)",
+             (costs, 22050), dict(sr=22050, repeats=4)),
+        Case("an output of shape (1, 24000) at 24 kHz, warmup=0, repeats=1: the one timed call is the 3 s first",
+             (costs, (1, 24000)), dict(sr=24000, warmup=0, repeats=1)),
+        Case("a vocoder of two inputs (a mel and a speaker), 0.5 s at 16 kHz, warmup=3, repeats=2",
+             (costs, 8000, 2), dict(sr=16000, warmup=3, repeats=2)),
     ]
 
 
@@ -236,6 +260,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_times_real_time,
     cases=_timed_cases,
+    hidden_cases=_timed_hidden_cases,
     run=_run_timed,
     reference_name="voclab.metrics.real_time_factor",
     hint="Set the threads (remember the old number); call fn(*args) `warmup` times untimed; time `repeats` "
@@ -291,6 +316,39 @@ def _aggregate_cases():
     ]
 
 
+def _aggregate_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): the post-screen's edges -- exactly 15 % of misses
+    (kept), scores of exactly 90 (not misses), one miss in 7 trials (kept) and in 6 (dropped) -- five
+    systems and raters with different numbers of trials. They catch ``>=`` for "more than 15 %", ``<= 90``
+    for "below 90" and dropping a rater for any miss (the public raters miss in none of their trials or
+    in a quarter or more)."""
+    rng = np.random.default_rng(14)
+
+    def scores(trials, low, high):
+        return [int(v) for v in rng.integers(low, high + 1, trials)]
+
+    def careful(trials, systems=("hifigan", "griffin-lim")):
+        ranges = {"hifigan": (60, 95), "griffin-lim": (10, 45), "melgan": (40, 80), "wavenet": (50, 90)}
+        return {"original": scores(trials, 95, 100), **{name: scores(trials, *ranges[name]) for name in systems}}
+
+    three_misses = careful(20)
+    three_misses["original"][2] = three_misses["original"][9] = three_misses["original"][15] = 85
+    at_ninety = careful(4)
+    at_ninety["original"] = [90, 90, 100, 90]
+    five = ("hifigan", "griffin-lim", "melgan", "wavenet")
+    once_in_seven, once_in_six = careful(7, five), careful(6, five)
+    once_in_seven["original"][3] = once_in_six["original"][0] = 70
+    return [
+        Case("20 trials each; one rater below 90 on the hidden reference in 3 of them (exactly 15 %: kept)",
+             (_rows({"di": three_misses}, trials=20) + _rows({"ed": careful(20)}, trials=20),)),
+        Case("a rater whose hidden-reference scores are 90, 90, 100, 90 (not below 90: kept)",
+             (_rows({"fe": at_ninety, "gu": careful(4)}),)),
+        Case("five systems; a miss in 1 of 7 trials (14 %: kept) and in 1 of 6 (17 %: dropped)",
+             (_rows({"hal": once_in_seven}, trials=7) + _rows({"ivo": once_in_six}, trials=6)
+              + _rows({"jo": careful(5, five)}, trials=5),)),
+    ]
+
+
 def _aggregate_variant(*, screen=True, ddof=1, z=None, share=0.15, error=True):
     def aggregate(rows, *, reference="original", post_screen=True):
         from scipy.stats import t
@@ -323,6 +381,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_aggregate_reference,
     cases=_aggregate_cases,
+    hidden_cases=_aggregate_hidden_cases,
     reference_name="voclab.listening.aggregate_scores",
     hint="Post-screen: drop a rater whose hidden-reference scores are < 90 in more than 15 % of their trials; "
          "then per system mean, ci95 = t.ppf(0.975, n − 1) · std(ddof=1) / sqrt(n) (NaN for n = 1) and n.",
@@ -369,6 +428,39 @@ def _spread_cases():
     ]
 
 
+def _plateau_spectrum():
+    """Two frames of 9 bins (n_fft 16) with random phases; the later frame's magnitudes have a plateau
+    (bins 3 and 4 both 5) and a peak at bin 6."""
+    rng = np.random.default_rng(9)
+    magnitude = np.array([[0.4, 1.0, 0.7, 2.0, 0.5, 1.5, 0.8, 0.3, 0.1],
+                          [0.5, 1.0, 2.0, 5.0, 5.0, 1.0, 3.0, 1.0, 0.2]]).T
+    return magnitude * np.exp(1j * rng.uniform(-np.pi, np.pi, magnitude.shape))
+
+
+def _spread_hidden_cases():
+    """Hidden inputs (grading only, see voclab.grade): a frame whose loudest bin lies above the analysed
+    bins, a hand-made plateau of two equal bins in a single frame pair, and every bin up to the Nyquist
+    one's neighbour with no overlap between frames. They catch the top_db floor measured from the
+    loudest *analysed* bin and a peak test that is strict on both sides or lenient on both (it must be
+    louder than the left, at least as loud as the right): each of the three gives the public inputs'
+    numbers (checked with check_exercise), since there the analysed band holds the loudest bin or one at
+    most 3.4 dB below it, and no two neighbours are equal."""
+    sr, rng = 8000, np.random.default_rng(10)
+    t = np.arange(2048) / sr
+    # partials at 200 Hz · k, 16 + 4k dB below a 3 kHz tone in amplitude (the loudest analysed bin lies
+    # 20 dB below the frame's loudest): the tone is above the 40 analysed bins (1250 Hz)
+    quiet = sum(10 ** (-(16 + 4 * k) / 20) * np.cos(2 * np.pi * 200 * k * t + k) for k in range(1, 7))
+    loud_above = np.cos(2 * np.pi * 3000 * t) + quiet + 1e-3 * rng.standard_normal(t.size)
+    return [
+        Case("quiet partials below 1250 Hz and a louder 3 kHz tone above the 40 bins, n_fft 256, hop 32, top_db 30",
+             (_spectrogram(loud_above, 256, 32), 32, 40, 30.0)),
+        Case("one frame pair, 9 bins with a plateau (bins 3 and 4 equal), n_bins 8, top_db 20",
+             (_plateau_spectrum(), 4, 8, 20.0)),
+        Case("white noise, n_fft 128, hop 128 (no overlap), n_bins 64 (every bin below Nyquist), top_db 80",
+             (_spectrogram(rng.standard_normal(1024), 128, 128), 128, 64, 80.0)),
+    ]
+
+
 def _spread_variant(*, wrap=True, half=True, floor=True, weighted=True, later=True):
     def spread_of(spec, hop_length, n_bins, top_db):
         n_fft = 2 * (spec.shape[0] - 1)
@@ -395,6 +487,7 @@ register(Exercise(
     notebook=NOTEBOOK,
     reference=_peak_if_spread,
     cases=_spread_cases,
+    hidden_cases=_spread_hidden_cases,
     reference_name="voclab.metrics.harmonic_if_error (its per-frame step)",
     hint="step = wrapped phase difference along time; leftover = wrap(step − 2π·bin·hop/n_fft); IF in bins = "
          "bin + leftover·n_fft/(2π·hop); magnitude = |spec[:, 1:]|; peaks among bins 1 … n_bins − 1 louder than "
