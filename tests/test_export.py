@@ -100,8 +100,12 @@ def test_nbgrader_format(nbgrader_course, stem):
             # an autograder test: graded, locked, points, calls voclab's check of its exercise
             assert m["grade"] is True and m["locked"] is True and m["points"] == 1 and m["task"] is False
             name = m["grade_id"].removeprefix("test-")
-            assert f"voclab.export.assert_passed({name!r}, {name})" in source(cell)
-            assert "hidden" not in source(cell).splitlines()[0]
+            text = source(cell)
+            assert f"voclab.export.assert_passed({name!r}, {name})\n### BEGIN HIDDEN TESTS\n" in text
+            # the hidden inputs only inside nbgrader's hidden-test block, which the release leaves out
+            hidden_call = f"voclab.export.assert_passed({name!r}, {name}, hidden=True)"
+            assert text.count(hidden_call) == 1
+            assert text.index("### BEGIN HIDDEN TESTS") < text.index(hidden_call) < text.index("### END HIDDEN TESTS")
             tested.append(name)
     assert sorted(tested) == sorted(registered(stem))
     # what the learner notebook leaves out stays out: no solution-only cell, no answer key
@@ -184,10 +188,13 @@ def test_otter_format(otter_course, stem):
         assert question["config"]["points"] == 1
         assert [c["cell_type"] for c in question["prompt"]] == ["markdown"]
         tests = question["cells"]["TESTS"]
-        assert len(tests) == 1 and tests[0]["cell_type"] == "code"
-        test = source(tests[0])
-        assert f"voclab.export.assert_passed({name!r}, {name})" in test
-        assert "hidden" not in test.splitlines()[0], "otter would hide the test"
+        assert [c["cell_type"] for c in tests] == ["code", "code"]
+        public, hidden = source(tests[0]), source(tests[1])
+        assert f"voclab.export.assert_passed({name!r}, {name})" in public and "hidden=True" not in public
+        assert "hidden" not in public.splitlines()[0].lower(), "otter would hide the public test"
+        # otter hides a test whose first line is a comment holding the word "hidden"
+        assert hidden.splitlines()[0] == "# HIDDEN"
+        assert f"voclab.export.assert_passed({name!r}, {name}, hidden=True)" in hidden
         for cell in question["cells"].get("SOLUTION", []):
             text = source(cell)
             assert "### BEGIN SOLUTION" not in text
@@ -285,6 +292,26 @@ def first_exercise_done(stub_nb: dict, solved_nb: dict, is_first) -> dict:
     return nb
 
 
+#: passes spectral_convergence's public inputs and fails its hidden very quiet pair (an eps shows)
+EPS_ANSWER = """def spectral_convergence(reference_magnitude, estimated_magnitude):
+    return float(np.linalg.norm(reference_magnitude - estimated_magnitude)
+                 / (np.linalg.norm(reference_magnitude) + 1e-8))
+
+
+spectral_convergence = voclab.check("spectral_convergence", spectral_convergence)
+"""
+HIDDEN_ONLY = "spectral_convergence"
+
+
+def with_eps_answer(solved_nb: dict) -> dict:
+    """The solved notebook with spectral_convergence's cell replaced by :data:`EPS_ANSWER`."""
+    nb = json.loads(json.dumps(solved_nb))
+    (cell,) = [c for c in nb["cells"] if c["cell_type"] == "code" and f'voclab.check("{HIDDEN_ONLY}"' in source(c)
+               and "assert_passed" not in source(c)]
+    cell["source"] = EPS_ANSWER
+    return nb
+
+
 def test_nbgrader_generate_and_autograde(tmp_path):
     pytest.importorskip("nbgrader")
     course = tmp_path / "course"
@@ -294,11 +321,13 @@ def test_nbgrader_generate_and_autograde(tmp_path):
     source_nb = json.loads((course / "source" / CHEAP / f"{CHEAP}.ipynb").read_text())
     released = "".join(source(c) for c in release["cells"])
     assert "### BEGIN SOLUTION" not in released and released.count(export.NBGRADER_CODE_STUB) >= len(registered(CHEAP))
+    assert "hidden=True" not in released and "HIDDEN TESTS" not in released  # learners never see them
 
     def is_first(cell):
         return cell["metadata"].get("nbgrader", {}).get("grade_id") == f"solution-{FIRST}"
 
-    submissions = {"solved": source_nb, "first_only": first_exercise_done(release, source_nb, is_first)}
+    submissions = {"solved": source_nb, "first_only": first_exercise_done(release, source_nb, is_first),
+                   "public_only": with_eps_answer(source_nb)}
     for student, nb in submissions.items():
         target = course / "submitted" / student / CHEAP / f"{CHEAP}.ipynb"
         target.parent.mkdir(parents=True)
@@ -312,6 +341,8 @@ def test_nbgrader_generate_and_autograde(tmp_path):
                   for student in submissions}
     assert scores["solved"] == {f"test-{n}": 1.0 for n in registered(CHEAP)}
     assert scores["first_only"] == {f"test-{n}": float(n == FIRST) for n in registered(CHEAP)}
+    # the hidden-test block counts: public inputs passed, hidden failed -> the exercise's test fails
+    assert scores["public_only"] == {f"test-{n}": float(n != HIDDEN_ONLY) for n in registered(CHEAP)}
 
 
 def test_otter_assign_and_run(tmp_path):
@@ -324,17 +355,21 @@ def test_otter_assign_and_run(tmp_path):
     text = "".join(source(c) for c in student["cells"])
     assert "BEGIN SOLUTION" not in text and "BEGIN PROMPT" not in text
     assert f'raise NotImplementedError("Exercise {FIRST}: your code here")' in text
+    assert "hidden=True" not in text
+    public_tests = "".join(p.read_text() for p in (dist / "student" / "tests").glob("*.py"))
+    assert "assert_passed" in public_tests and "hidden=True" not in public_tests  # learners never see them
     (autograder,) = (dist / "autograder").glob("*.zip")
 
     def is_first(cell):
         return cell["cell_type"] == "code" and f'voclab.check("{FIRST}"' in source(cell)
 
-    submissions = {"solved": solved, "first_only": first_exercise_done(student, solved, is_first)}
+    submissions = {"solved": solved, "first_only": first_exercise_done(student, solved, is_first),
+                   "public_only": with_eps_answer(solved)}
     for name, nb in submissions.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / master.name).write_text(json.dumps(nb))
     # otter run: otter's grading of one submission without Docker (otter grade needs Docker);
-    # both at once, one per core
+    # side by side
     run_tools(*[(["otter", "run", "--no-logo", "-a", str(autograder), "-o", str(tmp_path / name), master.name],
                  tmp_path / name) for name in submissions])
     scores = {}
@@ -343,3 +378,6 @@ def test_otter_assign_and_run(tmp_path):
         scores[name] = {t["name"]: t["score"] for t in results["tests"] if "score" in t}
     assert scores["solved"] == {n: 1.0 for n in registered(CHEAP)}
     assert scores["first_only"] == {n: float(n == FIRST) for n in registered(CHEAP)}
+    print("otter, public inputs passed and hidden failed:", scores["public_only"])
+    # otter splits a question's point between its public and its hidden test
+    assert scores["public_only"] == {n: 0.5 if n == HIDDEN_ONLY else 1.0 for n in registered(CHEAP)}

@@ -311,7 +311,8 @@ def export_command(args) -> int:
     else:
         written = export_otter(args.out, solutions_dir=args.solutions, notebooks=args.notebook, points=args.points)
         print(f"wrote {len(written)} otter master notebooks to {args.out}; then, in DIR/NN_name: "
-              "otter assign NN_name.ipynb dist, otter run -a dist/autograder/*.zip SUBMISSION.ipynb")
+              "otter assign NN_name.ipynb dist, VOCLAB_TIER=quick otter run -a dist/autograder/*.zip "
+              "SUBMISSION.ipynb")
     for path in written:
         print(f"  {path}")
     return 0

@@ -10,21 +10,27 @@ grading tool reads, with voclab's check of every exercise as its autograder test
   ``DIR/source/<notebook>/<notebook>.ipynb`` (one assignment per notebook). The exercise cell
   becomes a *solution cell* (``metadata.nbgrader.solution``), and after it comes one locked
   *autograder test cell* per exercise (``grade: true``, ``points``) that calls
-  :func:`assert_passed`. ``nbgrader generate_assignment`` replaces each solution block by
+  :func:`assert_passed` on the public inputs and, inside nbgrader's ``### BEGIN HIDDEN TESTS``
+  block, on the hidden ones; the cell's points need both. ``nbgrader_config.py`` sets
+  ``VOCLAB_TIER=quick`` unless you set it. ``nbgrader generate_assignment`` replaces each solution block by
   the stub of ``nbgrader_config.py`` (``raise NotImplementedError("Exercise: your code
   here")``, which ``voclab.check`` reads as "not done yet"); ``nbgrader autograde`` runs the
   submission and gives each test cell its points when it does not raise.
 * **otter-grader** (:func:`export_otter`): ``DIR/<notebook>/<notebook>.ipynb`` in the
   otter-assign format -- a raw ``# ASSIGNMENT CONFIG`` cell, then per exercise a question
   (raw ``# BEGIN QUESTION`` with its name and points, a prompt, the exercise cell between
-  raw ``# BEGIN SOLUTION`` / ``# END SOLUTION`` cells, one test cell between
+  raw ``# BEGIN SOLUTION`` / ``# END SOLUTION`` cells, a public test cell and a ``# HIDDEN``
+  one (the hidden inputs; otter gives each half the question's points) between
   ``# BEGIN TESTS`` / ``# END TESTS``, ``# END QUESTION``). Inside the cell the solution block
   is fenced for otter (``# BEGIN SOLUTION NO PROMPT`` ... ``# END SOLUTION``) and followed by
   the learner's stub as an otter prompt (a triple-quoted string between ``# BEGIN PROMPT`` and
   ``# END PROMPT``), so
   ``otter assign`` gives learners the same stub line as ``notebooks/``. A cell with two
   exercises (notebooks 04 and 05) gives the second exercise a question of its own with a
-  prompt and its test only.
+  prompt and its tests only. Grade with ``VOCLAB_TIER=quick otter run``, which runs the
+  autograder in the instructor's environment, where voclab is installed; ``otter grade``
+  builds a Docker image from the autograder zip, whose ``environment.yml`` holds otter's
+  packages, not voclab or torch: add them to the assignment's ``requirements`` first.
 
 Both exports leave out what the learner notebooks leave out (cells tagged ``solution-only``;
 the answers of the "Questions" between ``<!-- BEGIN SOLUTION -->`` / ``<!-- END SOLUTION -->``
@@ -43,6 +49,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -115,9 +122,10 @@ def default_solutions_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "solutions"
 
 
-def _learner_tool(solutions_dir: Path) -> ModuleType:
-    """Load ``tools/make_learner_notebooks.py`` of the checkout that holds ``solutions_dir``."""
-    path = solutions_dir.resolve().parent / _LEARNER_TOOL
+def _learner_tool() -> ModuleType:
+    """Load ``tools/make_learner_notebooks.py`` of the checkout voclab is installed from (never a file
+    beside a folder the user named: ``--solutions`` may point anywhere)."""
+    path = default_solutions_dir().parent / _LEARNER_TOOL
     if not path.is_file():
         raise ConfigError(f"{path} not found: the export uses the learner-notebook transformation of "
                           "the course checkout; run it from a clone of the course (pip install -e .).")
@@ -171,7 +179,7 @@ def exercise_cells(nb: dict) -> list[ExerciseCell]:
     return found
 
 
-def assert_passed(name: str, value: Callable) -> None:
+def assert_passed(name: str, value: Callable, *, hidden: bool = False) -> None:
     """Fail (``AssertionError``) unless ``value`` is the learner's own ``name`` and passes its check.
 
     This is the autograder test of every exported exercise. ``voclab.check`` hands back
@@ -179,9 +187,11 @@ def assert_passed(name: str, value: Callable) -> None:
     ran the check again on the variable would pass every stub; this one first refuses the
     reference (``ReferenceFunction``, or the reference class of a module exercise), then runs
     :func:`voclab.checks.check_exercise` on the learner's function again, since the learner
-    may have removed the check line or redefined the function after it, and on the
-    exercise's hidden inputs too where it has them (``Exercise.hidden_cases``, the inputs
-    ``voclab grade`` adds), so passing the public checks is not the whole grade.
+    may have removed the check line or redefined the function after it. With ``hidden=True``
+    it checks the exercise's hidden inputs instead (``Exercise.hidden_cases``, the inputs
+    ``voclab grade`` adds), so passing the public checks is not the whole grade: the exports
+    put that call where learners do not see it (nbgrader's hidden-test block, otter's hidden
+    test).
 
     Notebook: every exercise notebook (01-08), in the exported nbgrader and otter notebooks.
 
@@ -191,6 +201,8 @@ def assert_passed(name: str, value: Callable) -> None:
         The exercise name, e.g. ``"causal_pad"``.
     value : callable
         What the notebook's variable holds after the exercise cell.
+    hidden : bool
+        Check the hidden inputs rather than the public ones.
 
     Raises
     ------
@@ -214,10 +226,10 @@ def assert_passed(name: str, value: Callable) -> None:
         raise AssertionError(f"{name}: not passed -- the notebook holds voclab's reference "
                              f"({exercise.reference_name}), which voclab.check returns when your "
                              f"{name} is not done yet or fails its check; run the exercise cell for its verdict.")
-    result = check_exercise(name, value)
-    assert result.status == "passed", f"{name}: {result.status} -- {result.message}"
-    # the inputs the learner notebook never shows, where the exercise has them (voclab grade's too)
-    if getattr(exercise, "hidden_cases", None) is not None:
+    if not hidden:
+        result = check_exercise(name, value)
+        assert result.status == "passed", f"{name}: {result.status} -- {result.message}"
+    elif exercise.hidden_cases is not None:
         result = check_exercise(name, value, hidden=True)
         assert result.status == "passed", f"{name}: hidden inputs {result.status} -- {result.message}"
 
@@ -253,11 +265,24 @@ def _points(points: float) -> str:
 
 
 def _test_source(name: str, variable: str, notebook: str, points: float, tool: str) -> str:
+    """The public test of an exercise; nbgrader's cell carries the hidden test in its hidden-test block."""
     # otter marks a test hidden when its first line is a comment that contains the word "hidden":
     # this comment must never say it
-    return (f"# voclab autograder test ({tool}): exercise {name} of {notebook}, {_points(points)}\n"
+    source = (f"# voclab autograder test ({tool}): exercise {name} of {notebook}, {_points(points)}\n"
+              "import voclab.export\n"
+              f"voclab.export.assert_passed({name!r}, {variable})\n")
+    if tool == "nbgrader":  # generate_assignment removes the block; autograde puts it back
+        source += (f"### BEGIN HIDDEN TESTS\nvoclab.export.assert_passed({name!r}, {variable}, hidden=True)\n"
+                   "### END HIDDEN TESTS\n")
+    return source
+
+
+def _otter_hidden_test(name: str, variable: str) -> str:
+    """otter's hidden test of an exercise: its first line marks it hidden, so ``otter assign`` keeps it
+    out of the learner's copy and the autograder runs it."""
+    return (f"# HIDDEN\n# voclab autograder test: the hidden inputs of {name}\n"
             "import voclab.export\n"
-            f"voclab.export.assert_passed({name!r}, {variable})\n")
+            f"voclab.export.assert_passed({name!r}, {variable}, hidden=True)\n")
 
 
 def _prepared(nb: dict, notebook: str, tool: ModuleType) -> tuple[list[dict], dict[int, ExerciseCell]]:
@@ -310,7 +335,7 @@ def _write(path: Path, nb: dict) -> None:
 
 
 def _check_points(points: float) -> None:
-    if not isinstance(points, (int, float)) or isinstance(points, bool) or not points > 0:
+    if not isinstance(points, (int, float)) or isinstance(points, bool) or not (points > 0 and math.isfinite(points)):
         raise ConfigError(f"points per exercise must be a positive number, got {points!r}.")
 
 
@@ -323,7 +348,12 @@ NBGRADER_CONFIG = '''\
 
 c = get_config()  # noqa: F821 (nbgrader defines it)
 
+import os
+
 c.CourseDirectory.course_id = "voclab"
+# the exercises and their checks are the same in every tier; the quick tier runs the rest of each
+# notebook in at most 2 minutes instead of up to 11 (set VOCLAB_TIER yourself to grade another)
+os.environ.setdefault("VOCLAB_TIER", "quick")
 # the solution blocks become voclab's "not done yet" stub, so voclab.check says so
 c.ClearSolutions.code_stub = {{"python": {stub!r}}}
 # a notebook may train a small model for minutes on a CPU; a cell may take that long
@@ -336,7 +366,8 @@ def nbgrader_notebook(nb: dict, notebook: str, *, points: float = 1, tool: Modul
 
     Each exercise cell becomes an nbgrader *solution* cell (``grade_id`` ``solution-<names>``,
     editable), followed by one locked *autograder test* cell per exercise (``grade_id``
-    ``test-<name>``, ``points``) that runs :func:`assert_passed`. Other cells keep their
+    ``test-<name>``, ``points``) that runs :func:`assert_passed` on the public inputs and, in
+    its hidden-test block, on the hidden ones. Other cells keep their
     source; ``solution-only`` cells are dropped and the Questions' answers cleared, as in
     the learner notebook.
 
@@ -368,7 +399,7 @@ def nbgrader_notebook(nb: dict, notebook: str, *, points: float = 1, tool: Modul
     ['solution-causal_pad', 'test-causal_pad']
     """
     _check_points(points)
-    tool = tool or _learner_tool(default_solutions_dir())
+    tool = tool or _learner_tool()
     cells, exercises = _prepared(nb, notebook, tool)
     out = []
     for cell in cells:
@@ -437,7 +468,7 @@ def export_nbgrader(out_dir: Path | str, *, solutions_dir: Path | str | None = N
     """
     _check_points(points)
     solutions_dir, paths = _notebooks(solutions_dir, notebooks)
-    tool = _learner_tool(solutions_dir)
+    tool = _learner_tool()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = out_dir / "nbgrader_config.py"
@@ -493,8 +524,10 @@ def otter_notebook(nb: dict, notebook: str, *, points: float = 1, tool: ModuleTy
     A raw ``# ASSIGNMENT CONFIG`` cell comes first (``run_tests: false``, no export cell,
     ``generate: true`` for the autograder zip). Each exercise is a question named after it
     (``points``): a raw ``# BEGIN QUESTION`` cell, a markdown prompt, the exercise cell between
-    ``# BEGIN SOLUTION`` / ``# END SOLUTION`` raw cells (see :func:`_otter_solution`), one test
-    cell that runs :func:`assert_passed` between ``# BEGIN TESTS`` / ``# END TESTS``, and
+    ``# BEGIN SOLUTION`` / ``# END SOLUTION`` raw cells (see :func:`_otter_solution`), two test
+    cells that run :func:`assert_passed` -- the public inputs, and the hidden ones in a ``# HIDDEN``
+    test that ``otter assign`` keeps out of the learner's copy -- between ``# BEGIN TESTS`` /
+    ``# END TESTS``, and
     ``# END QUESTION``. The second exercise of a two-exercise cell gets a question with its
     prompt and test only.
 
@@ -525,7 +558,7 @@ def otter_notebook(nb: dict, notebook: str, *, points: float = 1, tool: ModuleTy
     ['# ASSIGNMENT CONFIG', 'name: 02_dilated_convolutions']
     """
     _check_points(points)
-    tool = tool or _learner_tool(default_solutions_dir())
+    tool = tool or _learner_tool()
     cells, exercises = _prepared(nb, notebook, tool)
     out = [_raw(_otter_config(notebook))]
     for cell in cells:
@@ -547,6 +580,7 @@ def otter_notebook(nb: dict, notebook: str, *, points: float = 1, tool: ModuleTy
                                      f"with `{found.exercises[0][0]}`."))
             out.append(_raw("# BEGIN TESTS"))
             out.append(_code(_test_source(name, variable, notebook, points, "otter")))
+            out.append(_code(_otter_hidden_test(name, variable)))
             out.append(_raw("# END TESTS"))
             out.append(_raw("# END QUESTION"))
     return _finish(nb, out, notebook, tool)
@@ -595,7 +629,7 @@ def export_otter(out_dir: Path | str, *, solutions_dir: Path | str | None = None
     """
     _check_points(points)
     solutions_dir, paths = _notebooks(solutions_dir, notebooks)
-    tool = _learner_tool(solutions_dir)
+    tool = _learner_tool()
     written = []
     for path in paths:
         target = Path(out_dir) / path.stem / path.name
