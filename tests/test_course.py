@@ -35,22 +35,30 @@ def shipped(tmp_path):
 
 def test_the_cli_copies_all_eight_learner_notebooks_and_does_not_launch(tmp_path, monkeypatch, capsys):
     launched = []
-    monkeypatch.setattr(course.subprocess, "call", lambda *a, **k: launched.append((a, k)) or 0)
+    monkeypatch.setattr(course.subprocess, "Popen", lambda *a, **k: launched.append((a, k)))
     folder = tmp_path / "my course"
     assert cli.main(["course", str(folder), "--no-launch"]) == 0
     assert len(SHIPPED) == 8
     assert sorted(p.name for p in folder.glob("*.ipynb")) == SHIPPED
     for name in SHIPPED:
         assert (folder / name).read_bytes() == (REPO / "notebooks" / name).read_bytes()
-    assert "8 notebook(s) copied, 0 up to date" in capsys.readouterr().out
+    assert "8 notebook(s) copied, 0 updated, 0 up to date" in capsys.readouterr().out
     assert not launched
     assert cli.main(["course", str(folder), "--no-launch"]) == 0
-    assert "0 notebook(s) copied, 8 up to date, 0 new version(s)" in capsys.readouterr().out
+    assert "0 notebook(s) copied, 0 updated, 8 up to date, 0 new version(s)" in capsys.readouterr().out
 
 
 def test_the_default_folder_and_jupyterlab_started_there(tmp_path, monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(course.subprocess, "call", lambda command, cwd: calls.append((command, cwd)) or 0)
+
+    class FakeJupyterLab:
+        def __init__(self, command, cwd):
+            calls.append((command, cwd))
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(course.subprocess, "Popen", FakeJupyterLab)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["course", "--allow-root"]) == 0
     assert sorted(p.name for p in (tmp_path / "voclab-course").glob("*.ipynb")) == SHIPPED
@@ -99,12 +107,116 @@ def test_an_update_never_overwrites_the_learners_work(tmp_path, shipped):
 def test_a_learner_who_adopts_the_new_version_is_up_to_date(tmp_path, shipped):
     folder = tmp_path / "course"
     course.copy_course(folder, shipped)
+    (folder / "02_two.ipynb").write_bytes(_notebook("my answers"))
     (shipped / "02_two.ipynb").write_bytes(_notebook("02 version 2"))
-    course.copy_course(folder, shipped)
+    assert course.copy_course(folder, shipped).beside == ["02_two.ipynb"]
     os.replace(folder / "02_two.new.ipynb", folder / "02_two.ipynb")
     result = course.copy_course(folder, shipped)
     assert result.unchanged == ["01_one.ipynb", "02_two.ipynb"] and not result.beside
     assert not (folder / "02_two.new.ipynb").exists()
+
+
+def _update_a_worked_notebook(tmp_path, shipped) -> Path:
+    """Copy the course, put the learner's answers into 01, ship a version 2 of 01: its .new appears."""
+    folder = tmp_path / "course"
+    course.copy_course(folder, shipped)
+    (folder / "01_one.ipynb").write_bytes(_notebook("my answers"))
+    (shipped / "01_one.ipynb").write_bytes(_notebook("01 version 2"))
+    assert course.copy_course(folder, shipped).beside == ["01_one.ipynb"]
+    assert (folder / "01_one.new.ipynb").read_bytes() == _notebook("01 version 2")
+    return folder
+
+
+def test_a_new_version_the_learner_deleted_is_not_written_again(tmp_path, shipped):
+    folder = _update_a_worked_notebook(tmp_path, shipped)
+    (folder / "01_one.new.ipynb").unlink()
+    for _ in range(2):
+        result = course.copy_course(folder, shipped)
+        assert result.unchanged == ["01_one.ipynb", "02_two.ipynb"] and not result.beside
+        assert not (folder / "01_one.new.ipynb").exists()
+    assert (folder / "01_one.ipynb").read_bytes() == _notebook("my answers")
+    # the course changes again: the new version is offered again, once
+    (shipped / "01_one.ipynb").write_bytes(_notebook("01 version 3"))
+    assert course.copy_course(folder, shipped).beside == ["01_one.ipynb"]
+    assert (folder / "01_one.new.ipynb").read_bytes() == _notebook("01 version 3")
+    assert (folder / "01_one.ipynb").read_bytes() == _notebook("my answers")
+
+
+def test_a_new_version_adopted_with_the_learners_answers_is_not_offered_again(tmp_path, shipped):
+    folder = _update_a_worked_notebook(tmp_path, shipped)
+    (folder / "01_one.new.ipynb").write_bytes(_notebook("01 version 2 with my answers moved in"))
+    os.replace(folder / "01_one.new.ipynb", folder / "01_one.ipynb")
+    for _ in range(2):
+        result = course.copy_course(folder, shipped)
+        assert result.unchanged == ["01_one.ipynb", "02_two.ipynb"] and not (result.beside or result.updated)
+        assert not (folder / "01_one.new.ipynb").exists()
+    assert (folder / "01_one.ipynb").read_bytes() == _notebook("01 version 2 with my answers moved in")
+
+
+def test_a_notebook_the_learner_never_changed_is_updated_in_place(tmp_path, shipped):
+    folder = tmp_path / "course"
+    course.copy_course(folder, shipped)
+    (folder / "01_one.ipynb").write_bytes(_notebook("my answers"))
+    for name in ("01_one.ipynb", "02_two.ipynb"):
+        (shipped / name).write_bytes(_notebook(f"{name} version 2"))
+    result = course.copy_course(folder, shipped)
+    assert (result.updated, result.beside, result.unchanged) == (["02_two.ipynb"], ["01_one.ipynb"], [])
+    assert (folder / "02_two.ipynb").read_bytes() == _notebook("02_two.ipynb version 2")
+    assert not (folder / "02_two.new.ipynb").exists()
+    assert (folder / "01_one.ipynb").read_bytes() == _notebook("my answers")
+    assert "updated 02_two.ipynb to its new version (you had not changed it)" in result.lines()
+    assert "1 updated" in result.lines()[-1]
+    # the update is recorded: the next run is quiet, and version 3 replaces it in place again
+    assert course.copy_course(folder, shipped).unchanged == ["01_one.ipynb", "02_two.ipynb"]
+    (shipped / "02_two.ipynb").write_bytes(_notebook("02 version 3"))
+    assert course.copy_course(folder, shipped).updated == ["02_two.ipynb"]
+    assert (folder / "02_two.ipynb").read_bytes() == _notebook("02 version 3")
+    assert sorted(p.name for p in folder.iterdir()) == [course.RECORD, "01_one.ipynb", "01_one.new.ipynb",
+                                                        "02_two.ipynb"]
+
+
+def test_only_the_numbered_notebooks_of_the_source_are_copied(tmp_path, shipped):
+    (shipped / "Untitled.ipynb").write_bytes(_notebook("a scratch notebook"))
+    (shipped / "01_one.new.ipynb").write_bytes(_notebook("a stray .new file"))
+    folder = tmp_path / "course"
+    assert course.copy_course(folder, shipped).copied == ["01_one.ipynb", "02_two.ipynb"]
+    assert sorted(p.name for p in folder.glob("*.ipynb")) == ["01_one.ipynb", "02_two.ipynb"]
+
+
+@pytest.mark.parametrize("damaged", ["{not json", '{"copied": "x"}', "[1, 2]", '{"copied": {"01_one.ipynb": 3}}',
+                                     '{"copied": null}'])
+def test_a_damaged_record_is_a_one_line_config_error(tmp_path, shipped, capsys, damaged):
+    folder = tmp_path / "course"
+    course.copy_course(folder, shipped)
+    (folder / course.RECORD).write_text(damaged)
+    with pytest.raises(ConfigError, match=r"delete .*\.voclab-course\.json and run voclab course again"):
+        course.copy_course(folder, shipped)
+    assert cli.main(["course", str(folder), "--no-launch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("voclab: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.skipif(not hasattr(os, "getppid") or sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_while_jupyterlab_runs_is_left_to_it_and_the_handler_comes_back(tmp_path):
+    """The child stands in for JupyterLab: it sends Ctrl-C's SIGINT to voclab course's process, then exits."""
+    import signal
+
+    received = []
+
+    def handler(signum, frame):
+        received.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        child = [sys.executable, "-c", "import os, signal; os.kill(os.getppid(), signal.SIGINT); raise SystemExit(3)"]
+        assert course._wait_ignoring_ctrl_c(child, cwd=tmp_path) == 3
+        assert received == []
+        assert signal.getsignal(signal.SIGINT) is handler
+        # a child started by it does not inherit the ignored signal (JupyterLab's kernels rely on SIGINT)
+        probe = "import signal; raise SystemExit(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+        assert course._wait_ignoring_ctrl_c([sys.executable, "-c", probe], cwd=tmp_path) == 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_without_a_record_a_differing_file_is_kept_and_the_shipped_one_goes_beside(tmp_path, shipped):
@@ -128,11 +240,6 @@ def test_bad_folders_and_sources_are_voclab_errors(tmp_path, shipped, capsys):
     empty.mkdir()
     with pytest.raises(DataError, match="No learner notebooks"):
         course.copy_course(tmp_path / "course", empty)
-    folder = tmp_path / "course"
-    course.copy_course(folder, shipped)
-    (folder / course.RECORD).write_text("{not json")
-    with pytest.raises(DataError, match="delete it and run voclab course again"):
-        course.copy_course(folder, shipped)
     assert cli.main(["course", str(a_file), "--no-launch"]) == 2
     assert capsys.readouterr().err.startswith("voclab: ")
 

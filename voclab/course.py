@@ -6,11 +6,11 @@ conflicts. ``voclab course`` copies the learner notebooks into a folder of your 
 ``./voclab-course``) and starts JupyterLab there; the checkout stays clean.
 
 Updates never overwrite your work. Run ``voclab course`` again after an update: a notebook
-you do not have yet is copied; one whose shipped version changed since you copied it is
-written *beside* yours as ``NN_name.new.ipynb`` (with a printed line), for you to compare
-and move your answers over. What was copied is recorded in the folder's
-``.voclab-course.json`` (the SHA-256 of each shipped version), so an unchanged notebook
-stays quiet however much you have written in it.
+you do not have yet is copied; one you never changed is replaced by its new version; one you
+changed gets the new version *beside* it as ``NN_name.new.ipynb`` (with a printed line), once,
+for you to compare and move your answers over. What was handed out is recorded in the folder's
+``.voclab-course.json`` (the SHA-256 of the shipped version each notebook last got), so a
+notebook stays quiet until the course changes it again, however much you have written in it.
 
 The notebooks come from the checkout's ``notebooks/`` (an editable install) or from the
 copy a wheel carries as ``voclab/_notebooks`` (``pip install .``), as the clips in
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -36,9 +37,11 @@ __all__ = ["DEFAULT_DIR", "RECORD", "CourseCopy", "copy_course", "launch_jupyter
 
 #: Where ``voclab course`` puts the copy when no folder is named (relative to the current folder).
 DEFAULT_DIR = "voclab-course"
-#: The file in the course folder that records which shipped version each notebook was copied from.
+#: The file in the course folder that records which shipped version each notebook last got (copied or beside).
 RECORD = ".voclab-course.json"
 _NEW_SUFFIX = ".new.ipynb"
+#: The shipped learner notebooks, ``NN_name.ipynb`` (not a stray ``Untitled.ipynb``).
+_PATTERN = "[0-9][0-9]_*.ipynb"
 
 
 def learner_notebooks_dir() -> Path:
@@ -61,7 +64,7 @@ def learner_notebooks_dir() -> Path:
     'notebooks'
     """
     packaged = Path(__file__).resolve().parent / "_notebooks"
-    if any(packaged.glob("*.ipynb")):
+    if any(packaged.glob(_PATTERN)):
         return packaged
     return Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -76,10 +79,13 @@ class CourseCopy:
         The learner's course folder.
     copied : list of str
         Notebooks the folder did not have, now copied.
+    updated : list of str
+        Notebooks the learner never changed, replaced by their new shipped version.
     unchanged : list of str
-        Notebooks whose shipped version is the one already copied (the learner's file untouched).
+        Notebooks whose shipped version is the one the learner already got (the learner's file untouched).
     beside : list of str
-        Notebooks with a new shipped version, written beside the learner's as ``NN_name.new.ipynb``.
+        Notebooks the learner changed that have a new shipped version, written beside theirs as
+        ``NN_name.new.ipynb``.
     kept : list of str
         ``NN_name.new.ipynb`` files the learner has edited since voclab wrote them: kept as they
         are, so the newest version was not written (see :meth:`lines`).
@@ -87,18 +93,20 @@ class CourseCopy:
 
     folder: Path
     copied: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     beside: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """One line per notebook that needs the learner's attention, then a summary line."""
-        out = [f"new version of {name} beside yours: {_new_name(name)} (yours is untouched; compare and "
-               "move your answers over, then delete the one you do not keep)" for name in self.beside]
+        """One line per notebook that changed or needs the learner's attention, then a summary line."""
+        out = [f"updated {name} to its new version (you had not changed it)" for name in self.updated]
+        out += [f"new version of {name} beside yours: {_new_name(name)} (yours is untouched; compare and "
+                "move your answers over, then delete the one you do not keep)" for name in self.beside]
         out += [f"{_new_name(name)} has your edits, so the newest version of {name} was not written: "
                 f"rename it, then run voclab course again" for name in self.kept]
-        out.append(f"{self.folder}: {len(self.copied)} notebook(s) copied, {len(self.unchanged)} up to date, "
-                   f"{len(self.beside)} new version(s) beside yours")
+        out.append(f"{self.folder}: {len(self.copied)} notebook(s) copied, {len(self.updated)} updated, "
+                   f"{len(self.unchanged)} up to date, {len(self.beside)} new version(s) beside yours")
         return out
 
 
@@ -111,34 +119,40 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_record(folder: Path) -> dict:
+def _read_record(folder: Path) -> dict[str, str]:
+    """The record's ``{notebook name: SHA-256 of the shipped version it last got}``; empty if there is none."""
     path = folder / RECORD
     if not path.is_file():
-        return {"copied": {}, "written_beside": {}}
+        return {}
+    fix = (f"delete {path} and run voclab course again (your notebooks are kept; "
+           "those that differ from the shipped ones get a .new.ipynb beside them)")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{path} is not valid JSON ({err}): delete it and run voclab course again "
-                        "(your notebooks are kept; changed ones get a .new.ipynb beside them).") from None
-    if not isinstance(record, dict):
-        raise DataError(f"{path} is not voclab's record: delete it and run voclab course again.")
-    return {"copied": dict(record.get("copied") or {}), "written_beside": dict(record.get("written_beside") or {})}
+        raise ConfigError(f"{path} is not valid JSON ({err}): {fix}.") from None
+    copied = record.get("copied", {}) if isinstance(record, dict) else None
+    if not isinstance(copied, dict) or not all(isinstance(v, str) for v in copied.values()):
+        raise ConfigError(f"{path} is not a voclab course record: {fix}.")
+    return dict(copied)
 
 
 def copy_course(folder: str | os.PathLike = DEFAULT_DIR, source: str | os.PathLike | None = None) -> CourseCopy:
-    """Copy the learner notebooks into ``folder`` without ever overwriting the learner's files.
+    """Copy the learner notebooks into ``folder`` without ever overwriting the learner's work.
 
     The idea: the shipped notebooks are tracked files of the course; the learner's answers
-    belong in a folder of their own. For each shipped notebook ``NN_name.ipynb``:
+    belong in a folder of their own. The record ``folder/.voclab-course.json`` holds, per
+    notebook, the SHA-256 of the shipped version the learner last got. For each shipped
+    notebook ``NN_name.ipynb``:
 
     * not in ``folder`` yet: copied;
-    * in ``folder``, and the shipped version is the one it was copied from (or the file is
-      byte-identical to the shipped one): left alone, however much the learner changed it;
-    * in ``folder``, and the shipped version is new: written beside it as
-      ``NN_name.new.ipynb`` — replacing an earlier ``.new.ipynb`` only when the learner has
-      not edited that one (else it is kept and reported).
-
-    The shipped versions are recorded in ``folder/.voclab-course.json`` (SHA-256 per file).
+    * the shipped version is the recorded one (or the learner's file is byte-identical to
+      it): left alone, however much the learner changed it;
+    * a new shipped version, and the learner's file is still the recorded version (never
+      changed): replaced by the new version, atomically;
+    * a new shipped version, and the learner changed the file: the new version is written
+      beside it as ``NN_name.new.ipynb`` and recorded, so the next run is quiet until the
+      course changes again. An earlier ``.new.ipynb`` is replaced only while it is still the
+      recorded version; one the learner edited is kept and reported.
 
     Notebook: every notebook (README, "Set up and start").
 
@@ -153,25 +167,26 @@ def copy_course(folder: str | os.PathLike = DEFAULT_DIR, source: str | os.PathLi
     Returns
     -------
     result : CourseCopy
-        Which notebooks were copied, left alone, or written beside the learner's;
+        Which notebooks were copied, updated, left alone, or written beside the learner's;
         ``result.lines()`` says it in words.
 
     Raises
     ------
     voclab.errors.ConfigError
-        If ``folder`` is an existing file, or the source folder itself.
+        If ``folder`` is an existing file or the source folder itself, or the record file is
+        damaged (the message says to delete it).
     voclab.errors.DataError
-        If the source holds no ``NN_name.ipynb`` notebook, or the record file is damaged.
+        If the source holds no ``NN_name.ipynb`` notebook.
 
     Examples
     --------
     >>> result = copy_course("voclab-course")  # doctest: +SKIP
     >>> print("\\n".join(result.lines()))  # doctest: +SKIP
-    voclab-course: 8 notebook(s) copied, 0 up to date, 0 new version(s) beside yours
+    voclab-course: 8 notebook(s) copied, 0 updated, 0 up to date, 0 new version(s) beside yours
     """
     folder = Path(folder).expanduser()
     source = Path(source).expanduser() if source is not None else learner_notebooks_dir()
-    shipped = sorted(p for p in source.glob("*.ipynb") if not p.name.endswith(_NEW_SUFFIX))
+    shipped = sorted(p for p in source.glob(_PATTERN) if not p.name.endswith(_NEW_SUFFIX))
     if not shipped:
         raise DataError(f"No learner notebooks in {source}: reinstall voclab (pip install -e . in a checkout of "
                         "the course, or pip install voclab), or run from a checkout whose notebooks/ is intact.")
@@ -185,29 +200,30 @@ def copy_course(folder: str | os.PathLike = DEFAULT_DIR, source: str | os.PathLi
     result = CourseCopy(folder=folder)
     for path in shipped:
         name, data = path.name, path.read_bytes()
-        digest, mine = _sha256(data), folder / name
+        digest, recorded, mine = _sha256(data), record.get(name), folder / name
         if not mine.exists():
             write_atomic(mine, data)
-            record["copied"][name] = digest
+            record[name] = digest
             result.copied.append(name)
             continue
-        if record["copied"].get(name) == digest or _sha256(mine.read_bytes()) == digest:
-            record["copied"][name] = digest
+        current = _sha256(mine.read_bytes())
+        if digest in (recorded, current):
+            record[name] = digest
             result.unchanged.append(name)
             continue
+        if current == recorded:  # the learner never changed it: nothing of theirs to lose
+            write_atomic(mine, data)
+            record[name] = digest
+            result.updated.append(name)
+            continue
         beside = folder / _new_name(name)
-        if beside.exists():
-            current = _sha256(beside.read_bytes())
-            if current == digest:
-                result.beside.append(name)
-                continue
-            if current != record["written_beside"].get(beside.name):
-                result.kept.append(name)
-                continue
+        if beside.exists() and _sha256(beside.read_bytes()) not in (digest, recorded):
+            result.kept.append(name)
+            continue
         write_atomic(beside, data)
-        record["written_beside"][beside.name] = digest
+        record[name] = digest
         result.beside.append(name)
-    write_atomic(folder / RECORD, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomic(folder / RECORD, (json.dumps({"copied": record}, indent=1, sort_keys=True) + "\n").encode("utf-8"))
     return result
 
 
@@ -237,4 +253,20 @@ def launch_jupyterlab(folder: str | os.PathLike, allow_root: bool = False) -> in
     """
     folder = Path(folder)
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder.resolve()}"]
-    return subprocess.call(command + (["--allow-root"] if allow_root else []), cwd=folder)
+    return _wait_ignoring_ctrl_c(command + (["--allow-root"] if allow_root else []), cwd=folder)
+
+
+def _wait_ignoring_ctrl_c(command: list[str], cwd: Path) -> int:
+    """Run ``command`` and wait for it, with Ctrl-C left to the child; return its exit status.
+
+    Ctrl-C reaches every process of the terminal's foreground group. JupyterLab handles it
+    itself (it asks to confirm the shutdown), so this process ignores it while waiting
+    instead of dying with a ``KeyboardInterrupt`` traceback. The child is started before the
+    handler changes, so it does not inherit the ignored signal; the old handler comes back after.
+    """
+    child = subprocess.Popen(command, cwd=cwd)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
