@@ -255,6 +255,14 @@ def test_bad_input_is_one_voclab_line(tmp_path, capsys):
     assert "no solution notebook 09" in capsys.readouterr().err
     assert main(["export", "nbgrader", "-o", str(tmp_path / "n"), "--points", "0"]) == 2
     assert "points per exercise must be a positive number" in capsys.readouterr().err
+    assert main(["export", "nbgrader", "-o", str(tmp_path / "n"), "--points", "inf"]) == 2
+    assert "points per exercise must be a positive number, got inf" in capsys.readouterr().err
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    for tool in ("nbgrader", "otter"):  # an OSError is one voclab line too, not a traceback
+        assert main(["export", tool, "-o", str(a_file), "--notebook", "01"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("voclab: ") and err.count("\n") == 1 and str(a_file) in err
     broken = tmp_path / "solutions"
     broken.mkdir()
     nb = json.loads((SOLUTIONS / "02_dilated_convolutions.ipynb").read_text())

@@ -81,7 +81,7 @@ def test_there_are_eight_notebooks_with_exercises():
 
 
 def test_every_notebook_is_graded_as_submitted(graded):
-    code, rows, expected, report, seconds = graded
+    code, rows, expected, _, seconds = graded
     assert code == 0 and set(rows) == set(expected)
     for student, (stem, grades) in expected.items():
         row = rows[student]
@@ -95,7 +95,7 @@ def test_every_notebook_is_graded_as_submitted(graded):
 
 
 def test_solved_exercises_pass_their_hidden_inputs_too(graded):
-    _, rows, expected, report, _ = graded
+    _, _, expected, report, _ = graded
     for student, (stem, grades) in expected.items():
         feedback = (report / "feedback" / f"{student}.md").read_text(encoding="utf-8")
         for exercise, grade in grades.items():

@@ -99,6 +99,8 @@ def test_an_existing_workshop_is_not_overwritten_without_force(workshop, capsys)
 def test_missing_notebooks_and_misused_tags_are_named(tmp_path):
     with pytest.raises(DataError, match="01_phase_and_griffin_lim"):
         write_workshop(tmp_path / "out", tmp_path)
+    with pytest.raises(ConfigError, match="would replace them"):  # never over the course's own notebooks
+        write_workshop(ROOT / "notebooks", force=True)
     stop = WORKSHOP_PATH[0]
     both = {"cells": [{"cell_type": "code", "id": "x", "metadata": {"tags": [SKIP_TAG, LATER_TAG]},
                        "source": 'f = voclab.check("f", f)'}]}
@@ -108,7 +110,10 @@ def test_missing_notebooks_and_misused_tags_are_named(tmp_path):
                               "source": "x = 1"}]}
     with pytest.raises(ConfigError, match="checks none"):
         trim_notebook(no_exercise, stop)
-    assert plan_markdown({s.notebook: {"cells": []} for s in WORKSHOP_PATH}).count("—") >= len(WORKSHOP_PATH)
+    # a notebook without exercises or sections: its row says so, column by column
+    empty = plan_markdown({s.notebook: {"cells": []} for s in WORKSHOP_PATH})
+    for k, s in enumerate(WORKSHOP_PATH, 1):
+        assert f"| {k} | `{s.notebook}.ipynb` | {s.minutes} | ≤ {s.compute_budget_s:.0f} s | — | — | — |" in empty
 
 
 def test_the_trimmed_notebooks_run_within_their_compute_budget(workshop, record_wait, monkeypatch):

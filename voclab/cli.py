@@ -512,6 +512,13 @@ def main(argv: list[str] | None = None) -> int:
     except VoclabError as err:
         print(f"voclab: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path that is a file, a folder we may not write...: one line, not a traceback
+        where = f": {err.filename}" if err.filename else ""
+        print(f"voclab: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("voclab: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, DataError
+from .files import write_atomic
 
 __all__ = [
     "LATER_TAG",
@@ -86,8 +87,8 @@ class Stop:
 
 #: The 90-minute path, in order. Compute budgets: the trimmed notebooks took 7.3, 5.8, 29.6 and
 #: 63.0 s (kernel start included) on an otherwise idle 2-core CPU (nbclient, quick tier, 2026-11-30,
-#: as tests/test_workshop.py runs them); the budgets leave 2-4 times that for a busy CI machine, and
-#: none passes the quick tier's 2 minutes per notebook.
+#: as tests/test_workshop.py runs them); the budgets leave 1.9-5 times that for a busy CI machine
+#: (08's 120 s is the thinnest: CI measured 62-66 s), and none passes the quick tier's 2 minutes.
 WORKSHOP_PATH: tuple[Stop, ...] = (
     Stop("01_phase_and_griffin_lim", 30,
          "a magnitude alone does not make a sound: hear zero and random phase, write Griffin-Lim",
@@ -105,7 +106,7 @@ WORKSHOP_PATH: tuple[Stop, ...] = (
 
 
 def default_notebooks_dir() -> Path:
-    """The learner notebooks of the course clone voclab runs from (``notebooks/`` beside the package).
+    """The learner notebooks voclab ships: ``voclab/_notebooks`` of a wheel, else the clone's ``notebooks/``.
 
     Returns
     -------
@@ -115,14 +116,16 @@ def default_notebooks_dir() -> Path:
     Raises
     ------
     voclab.errors.DataError
-        If the folder is not there (voclab installed from a wheel, without the course's clone).
+        If the folder is not there (neither a wheel with its notebooks nor a clone).
 
     Examples
     --------
     >>> default_notebooks_dir().name
     'notebooks'
     """
-    folder = Path(__file__).resolve().parent.parent / "notebooks"
+    from .course import learner_notebooks_dir
+
+    folder = learner_notebooks_dir()
     if not folder.is_dir():
         raise DataError(
             f"The course's learner notebooks are not at {folder}: voclab is installed without its clone. "
@@ -358,6 +361,9 @@ def write_workshop(out_dir, notebooks_dir=None, *, force: bool = False) -> list[
     """
     source = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     out = Path(out_dir)
+    if out.resolve() == source.resolve():
+        raise ConfigError(f"{out} is the folder of the learner notebooks the workshop is cut from: the trimmed "
+                          "notebooks would replace them. Choose another folder, e.g. -o workshop.")
     notebooks = {}
     for stop in WORKSHOP_PATH:
         path = source / f"{stop.notebook}.ipynb"
@@ -374,6 +380,6 @@ def write_workshop(out_dir, notebooks_dir=None, *, force: bool = False) -> list[
                for position, stop in enumerate(WORKSHOP_PATH, 1)]
     out.mkdir(parents=True, exist_ok=True)
     for path, nb in zip(targets, trimmed):
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    targets[-1].write_text(plan_markdown(notebooks), encoding="utf-8")
+        write_atomic(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(targets[-1], plan_markdown(notebooks))
     return targets
