@@ -257,6 +257,11 @@ def test_bad_input_is_one_voclab_line(tmp_path, capsys):
     assert "points per exercise must be a positive number" in capsys.readouterr().err
     assert main(["export", "nbgrader", "-o", str(tmp_path / "n"), "--points", "inf"]) == 2
     assert "points per exercise must be a positive number, got inf" in capsys.readouterr().err
+    assert main(["export", "otter", "-o", str(tmp_path / "twice"), "--notebook", "02"]) == 0
+    capsys.readouterr()
+    assert main(["export", "otter", "-o", str(tmp_path / "twice"), "--notebook", "02"]) == 2
+    assert "already exist(s); nothing was written" in capsys.readouterr().err
+    assert main(["export", "otter", "-o", str(tmp_path / "twice"), "--notebook", "02", "--force"]) == 0
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
     for tool in ("nbgrader", "otter"):  # an OSError is one voclab line too, not a traceback

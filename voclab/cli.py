@@ -31,7 +31,7 @@
 [--jobs N]``
     Run the learners' notebooks headless, each in its own kernel and temporary folder; grade every
     exercise on its public and hidden inputs: ``grades.csv``, ``grades.md``, ``feedback/<student>.md``.
-``voclab export nbgrader|otter -o DIR [--notebook NN ...] [--points P] [--solutions DIR]``
+``voclab export nbgrader|otter -o DIR [--notebook NN ...] [--points P] [--solutions DIR] [--force]``
     Write the solution notebooks as an nbgrader course (``source/<notebook>/``, ``nbgrader_config.py``)
     or as otter-assign master notebooks, with voclab's check of every exercise as its autograder test.
 
@@ -305,11 +305,12 @@ def export_command(args) -> int:
 
     if args.tool == "nbgrader":
         written = export_nbgrader(args.out, solutions_dir=args.solutions, notebooks=args.notebook,
-                                  points=args.points)
+                                  points=args.points, force=args.force)
         print(f"wrote {len(written) - 1} assignments and {written[0].name} to {args.out}; then, in {args.out}: "
               "nbgrader generate_assignment NN_name, nbgrader autograde NN_name")
     else:
-        written = export_otter(args.out, solutions_dir=args.solutions, notebooks=args.notebook, points=args.points)
+        written = export_otter(args.out, solutions_dir=args.solutions, notebooks=args.notebook, points=args.points,
+                               force=args.force)
         print(f"wrote {len(written)} otter master notebooks to {args.out}; then, in DIR/NN_name: "
               "otter assign NN_name.ipynb dist, VOCLAB_TIER=quick otter run -a dist/autograder/*.zip "
               "SUBMISSION.ipynb")
@@ -499,6 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--notebook", metavar="NN", nargs="+", help="only these notebooks (e.g. 02 04); default: all eight")
     ex.add_argument("--points", type=float, default=1.0, help="points per exercise (1)")
     ex.add_argument("--solutions", metavar="DIR", help="the solution notebooks (default: solutions/ of the course clone)")
+    ex.add_argument("--force", action="store_true", help="overwrite exported files already in DIR (your edits go)")
     ex.set_defaults(run=export_command)
     return parser
 

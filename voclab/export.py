@@ -58,6 +58,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .errors import ConfigError
+from .files import write_atomic
 
 __all__ = [
     "EXERCISE_CHECK",
@@ -331,7 +332,16 @@ def _notebooks(solutions_dir: Path | str | None, only: Sequence[str] | None) -> 
 
 def _write(path: Path, nb: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def _refuse_to_overwrite(targets: list[Path], force: bool) -> None:
+    """An instructor edits the exported files (points, config): never replace them unasked."""
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        raise ConfigError(f"{', '.join(existing[:3])}{' ...' if len(existing) > 3 else ''} already exist(s); "
+                          "nothing was written, so no edit of yours is lost. Export into another folder, or "
+                          "pass --force to overwrite them.")
 
 
 def _check_points(points: float) -> None:
@@ -423,7 +433,7 @@ def nbgrader_notebook(nb: dict, notebook: str, *, points: float = 1, tool: Modul
 
 def export_nbgrader(out_dir: Path | str, *, solutions_dir: Path | str | None = None,
                     notebooks: Sequence[str] | None = None, points: float = 1,
-                    cell_timeout: int = 600) -> list[Path]:
+                    cell_timeout: int = 600, force: bool = False) -> list[Path]:
     """Write the course as an nbgrader course folder: ``voclab export nbgrader -o DIR``.
 
     Layout: ``DIR/nbgrader_config.py`` and ``DIR/source/<notebook>/<notebook>.ipynb``, one
@@ -437,7 +447,7 @@ def export_nbgrader(out_dir: Path | str, *, solutions_dir: Path | str | None = N
     Parameters
     ----------
     out_dir : path
-        The course folder (created; files of the same names are overwritten).
+        The course folder (created).
     solutions_dir : path, optional
         The solution notebooks; by default the checkout's ``solutions/``.
     notebooks : sequence of str, optional
@@ -447,6 +457,9 @@ def export_nbgrader(out_dir: Path | str, *, solutions_dir: Path | str | None = N
     cell_timeout : int
         Seconds a cell may run when nbgrader executes a submission
         (``ExecutePreprocessor.timeout``).
+    force : bool
+        Overwrite ``nbgrader_config.py`` and the source notebooks when they exist; without it
+        an existing one is a ConfigError and nothing is written.
 
     Returns
     -------
@@ -456,8 +469,8 @@ def export_nbgrader(out_dir: Path | str, *, solutions_dir: Path | str | None = N
     Raises
     ------
     ConfigError
-        No solution notebooks, an unknown notebook, points not positive, or an exercise
-        cell without its check line.
+        No solution notebooks, an unknown notebook, points not positive, an exercise cell
+        without its check line, or a file that exists without ``force``.
 
     Examples
     --------
@@ -472,13 +485,13 @@ def export_nbgrader(out_dir: Path | str, *, solutions_dir: Path | str | None = N
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = out_dir / "nbgrader_config.py"
-    config.write_text(NBGRADER_CONFIG.format(stub=NBGRADER_CODE_STUB, timeout=int(cell_timeout)), encoding="utf-8")
-    written = [config]
-    for path in paths:
-        target = out_dir / "source" / path.stem / path.name
-        _write(target, nbgrader_notebook(tool.read_notebook(path), path.stem, points=points, tool=tool))
-        written.append(target)
-    return written
+    targets = [out_dir / "source" / path.stem / path.name for path in paths]
+    _refuse_to_overwrite([config, *targets], force)
+    notebooks = [nbgrader_notebook(tool.read_notebook(path), path.stem, points=points, tool=tool) for path in paths]
+    write_atomic(config, NBGRADER_CONFIG.format(stub=NBGRADER_CODE_STUB, timeout=int(cell_timeout)))
+    for target, nb in zip(targets, notebooks):
+        _write(target, nb)
+    return [config, *targets]
 
 
 # --------------------------------------------------------------------------------------
@@ -587,7 +600,7 @@ def otter_notebook(nb: dict, notebook: str, *, points: float = 1, tool: ModuleTy
 
 
 def export_otter(out_dir: Path | str, *, solutions_dir: Path | str | None = None,
-                 notebooks: Sequence[str] | None = None, points: float = 1) -> list[Path]:
+                 notebooks: Sequence[str] | None = None, points: float = 1, force: bool = False) -> list[Path]:
     """Write the course as otter-assign master notebooks: ``voclab export otter -o DIR``.
 
     Layout: ``DIR/<notebook>/<notebook>.ipynb`` (see :func:`otter_notebook`). Then::
@@ -602,13 +615,16 @@ def export_otter(out_dir: Path | str, *, solutions_dir: Path | str | None = None
     Parameters
     ----------
     out_dir : path
-        Where the notebooks go (created; files of the same names are overwritten).
+        Where the notebooks go (created).
     solutions_dir : path, optional
         The solution notebooks; by default the checkout's ``solutions/``.
     notebooks : sequence of str, optional
         Only these notebooks, by number (``"02"``) or name; by default all.
     points : float
         Points per exercise (question).
+    force : bool
+        Overwrite master notebooks that exist; without it an existing one is a ConfigError and
+        nothing is written.
 
     Returns
     -------
@@ -618,8 +634,8 @@ def export_otter(out_dir: Path | str, *, solutions_dir: Path | str | None = None
     Raises
     ------
     ConfigError
-        No solution notebooks, an unknown notebook, points not positive, or an exercise
-        cell without its check line.
+        No solution notebooks, an unknown notebook, points not positive, an exercise cell
+        without its check line, or a file that exists without ``force``.
 
     Examples
     --------
@@ -630,9 +646,9 @@ def export_otter(out_dir: Path | str, *, solutions_dir: Path | str | None = None
     _check_points(points)
     solutions_dir, paths = _notebooks(solutions_dir, notebooks)
     tool = _learner_tool()
-    written = []
-    for path in paths:
-        target = Path(out_dir) / path.stem / path.name
-        _write(target, otter_notebook(tool.read_notebook(path), path.stem, points=points, tool=tool))
-        written.append(target)
-    return written
+    targets = [Path(out_dir) / path.stem / path.name for path in paths]
+    _refuse_to_overwrite(targets, force)
+    notebooks = [otter_notebook(tool.read_notebook(path), path.stem, points=points, tool=tool) for path in paths]
+    for target, nb in zip(targets, notebooks):
+        _write(target, nb)
+    return targets
