@@ -117,7 +117,15 @@ def test_the_table_of_grades(graded):
     table = {student: [row[e] for e in EXERCISES] for student, row in rows.items()}
     assert table == EXPECTED
     assert rows["correct"]["passed"] == "3/3" and rows["wrong"]["passed"] == "1/3"
-    assert (report / "grades.md").read_text().count("| correct | 01_phase_and_griffin_lim | passed | passed |") == 1
+    markdown = (report / "grades.md").read_text()
+    assert markdown.count(f"## {NB01}\n\n| student | split_stft | spectral_convergence | inconsistency | passed |") == 1
+    assert markdown.count("| correct | passed | passed | passed | 3/3 |") == 1
+    assert "## Not graded\n\nempty, notes, week2: see the notes." in markdown
+    with open(report / "grades_long.csv", newline="", encoding="utf-8") as handle:
+        long = list(csv.DictReader(handle))
+    assert len(long) == 7 * len(EXERCISES)  # the seven submissions that ran, never the three refused
+    assert {"student": "wrong", "notebook": NB01, "exercise": "spectral_convergence", "grade": "partial",
+            "hidden_inputs": "failed"} in long
     print(f"graded 10 submissions (7 runs, one killed at 20 s) in {seconds:.1f} s")
 
 

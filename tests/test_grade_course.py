@@ -81,7 +81,7 @@ def test_there_are_eight_notebooks_with_exercises():
 
 
 def test_every_notebook_is_graded_as_submitted(graded):
-    code, rows, expected, _, seconds = graded
+    code, rows, expected, report, seconds = graded
     assert code == 0 and set(rows) == set(expected)
     for student, (stem, grades) in expected.items():
         row = rows[student]
@@ -89,6 +89,11 @@ def test_every_notebook_is_graded_as_submitted(graded):
         assert {e: row[e] for e in grades} == grades, f"{student}: {row['notes']}"
         assert row["notes"] == "", f"{student}: {row['notes']}"
         assert row["passed"] == f"{sum(g == 'passed' for g in grades.values())}/{len(grades)}"
+    markdown = (report / "grades.md").read_text(encoding="utf-8")
+    assert [line[3:] for line in markdown.splitlines() if line.startswith("## ")] == list(COURSE)  # a table each
+    with open(report / "grades_long.csv", newline="", encoding="utf-8") as handle:
+        long = list(csv.DictReader(handle))
+    assert len(long) == 2 * sum(len(info["exercises"]) for info in COURSE.values())
     print(f"graded 16 submissions of 8 notebooks with --jobs 2 in {seconds:.0f} s; per submission (s):")
     for student in sorted(rows):
         print(f"  {student}: {rows[student]['seconds']}")

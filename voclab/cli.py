@@ -295,7 +295,7 @@ def grade_command(args) -> int:
     report = grade(args.submissions, args.out, notebook=args.notebook, tier=args.tier, timeout=args.timeout,
                    cell_timeout=args.cell_timeout, course_dir=args.course, jobs=args.jobs,
                    progress=progress)
-    print(f"report: {report.markdown_path}, {report.csv_path}, {report.feedback_dir}/")
+    print(f"report: {report.markdown_path}, {report.csv_path}, {report.long_csv_path}, {report.feedback_dir}/")
     return 0
 
 

@@ -32,7 +32,8 @@ What can go wrong with one submission is reported and never stops the others:
   are named (added cells too, as information).
 
 The report: ``REPORT_DIR/grades.csv`` and ``grades.md`` (one row per student, one column per
-exercise: ``passed``, ``partial``, ``failed``, ``not done``, ``error``) and
+exercise: ``passed``, ``partial``, ``failed``, ``not done``, ``error``; in the Markdown one table
+per notebook), ``grades_long.csv`` (one row per student and exercise) and
 ``REPORT_DIR/feedback/<student>.md`` with each verdict, diagnosis and hint. The student's name is
 the submission's file stem.
 
@@ -135,15 +136,21 @@ class GradeReport:
     ----------
     submissions : list of Submission
     csv_path, markdown_path : Path
-        ``REPORT_DIR/grades.csv`` and ``REPORT_DIR/grades.md``.
+        ``REPORT_DIR/grades.csv`` (one row per submission, a column per exercise of every
+        notebook graded) and ``REPORT_DIR/grades.md`` (one table per notebook).
     feedback_dir : Path
         ``REPORT_DIR/feedback``, one ``<student>.md`` per submission.
+    long_csv_path : Path
+        ``REPORT_DIR/grades_long.csv``: one row per student and exercise (student, notebook,
+        exercise, grade, hidden_inputs), for a spreadsheet's pivot table or a gradebook import
+        when several weeks are graded at once.
     """
 
     submissions: list[Submission]
     csv_path: Path
     markdown_path: Path
     feedback_dir: Path
+    long_csv_path: Path
 
 
 def _default_course_dir() -> Path:
@@ -504,20 +511,42 @@ def _write_reports(submissions: list[Submission], course: dict, out: Path, tier:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
+    long_path = out / "grades_long.csv"
+    with open(long_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "notebook", "exercise", "grade", "hidden_inputs"])
+        for s in submissions:
+            for exercise, grade in s.grades.items():
+                hidden = (s.records.get(exercise, {}).get("hidden") or {}).get("status", "")
+                writer.writerow([s.student, s.notebook, exercise, grade, hidden])
     lines = ["# Grades", "",
              (f"Tier `{tier}`. passed: public and hidden inputs passed; partial: the public inputs passed, hidden "
               "inputs failed; failed: a public input failed; not done: the stub is still there; error: the check "
-              "never reported (see the notes)."), "",
-             "| " + " | ".join(header[:-1]) + " |", "|" + "---|" * (len(header) - 1)]
-    lines += ["| " + " | ".join(cell or "" for cell in row[:-1]) + " |" for row in rows]
+              "never reported (see the notes)."), ""]
+    # one table per notebook, with its own exercises: a course of several weeks stays readable
+    for name in course:
+        graded = [s for s in submissions if s.notebook == name]
+        if not graded:
+            continue
+        columns = ["student", *course[name]["exercises"], "passed", "seconds"]
+        lines += [f"## {name}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        for s in graded:
+            done = sum(grade == "passed" for grade in s.grades.values())
+            cells = [s.student, *(s.grades.get(e, "") for e in course[name]["exercises"]),
+                     f"{done}/{len(s.grades)}", f"{s.seconds:.1f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    ungraded = [s.student for s in submissions if not s.notebook]
+    if ungraded:
+        lines += ["## Not graded", "", ", ".join(ungraded) + ": see the notes.", ""]
     notes = [(s.student, note) for s in submissions for note in s.notes]
     if notes:
-        lines += ["", "## Notes", ""] + [f"- **{student}**: {note}" for student, note in notes]
+        lines += ["## Notes", ""] + [f"- **{student}**: {note}" for student, note in notes]
     markdown_path = out / "grades.md"
     markdown_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for s in submissions:
         (feedback / f"{s.student}.md").write_text(_feedback(s, course), encoding="utf-8")
-    return GradeReport(submissions, csv_path, markdown_path, feedback)
+    return GradeReport(submissions, csv_path, markdown_path, feedback, long_path)
 
 
 def _without_label(message: str) -> str:
