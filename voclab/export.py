@@ -313,7 +313,7 @@ def _finish(nb: dict, cells: list[dict], notebook: str, tool: ModuleType) -> dic
     return out
 
 
-def _notebooks(solutions_dir: Path | str | None, only: Sequence[str] | None) -> tuple[Path, list[Path]]:
+def _notebooks(solutions_dir: Path | str | None, only: Sequence[str] | None) -> list[Path]:
     solutions_dir = Path(solutions_dir) if solutions_dir is not None else default_solutions_dir()
     paths = sorted(solutions_dir.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
@@ -327,7 +327,7 @@ def _notebooks(solutions_dir: Path | str | None, only: Sequence[str] | None) -> 
             raise ConfigError(f"no solution notebook {', '.join(missing)} in {solutions_dir} "
                               f"(there are {', '.join(p.stem for p in paths)}).")
         paths = chosen
-    return solutions_dir, paths
+    return paths
 
 
 def _write(path: Path, nb: dict) -> None:
@@ -480,7 +480,7 @@ def export_nbgrader(out_dir: Path | str, *, solutions_dir: Path | str | None = N
     ['nbgrader_config.py', '02_dilated_convolutions.ipynb']
     """
     _check_points(points)
-    solutions_dir, paths = _notebooks(solutions_dir, notebooks)
+    paths = _notebooks(solutions_dir, notebooks)
     tool = _learner_tool()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -644,7 +644,7 @@ def export_otter(out_dir: Path | str, *, solutions_dir: Path | str | None = None
     ['02_dilated_convolutions.ipynb']
     """
     _check_points(points)
-    solutions_dir, paths = _notebooks(solutions_dir, notebooks)
+    paths = _notebooks(solutions_dir, notebooks)
     tool = _learner_tool()
     targets = [Path(out_dir) / path.stem / path.name for path in paths]
     _refuse_to_overwrite(targets, force)
